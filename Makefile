@@ -1,0 +1,29 @@
+# moetron: make test runs everything the CI runs; make demo runs the bot end to end.
+SHELL := /bin/bash
+GO ?= go
+STATICCHECK_VERSION ?= v0.8.2
+
+.PHONY: test demo bench lint vet fmt ort azurite clean
+
+## test: install what the tests need (ONNX Runtime, Azurite), start Azurite, run every test with -race.
+test:
+	@bash scripts/test.sh
+
+## demo: fetch ONNX Runtime if missing, build, and run the whole bot end to end on a fake X.
+demo:
+	@bash scripts/demo.sh
+
+## bench: run the benchmarks and print their tables.
+bench:
+	@bash scripts/bench.sh
+
+## lint: gofmt, go vet and staticcheck.
+lint:
+	@bash scripts/lint.sh
+
+## ort: fetch the ONNX Runtime shared library into the user cache and print its path.
+ort:
+	@bash scripts/ort-lib.sh
+
+clean:
+	rm -rf out/ bin/

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The project's test command (make test). It installs and starts what the
+# tests need, runs go test -race over the module and prints a summary.
+#   - ONNX Runtime: scripts/ort-lib.sh fetches the shared library into the
+#     user cache (once) and prints its path; exported as ORT_LIB.
+#   - Azurite: scripts/azurite.sh installs it into the user cache (once),
+#     starts the queue service on 127.0.0.1 with data in a temp dir, and
+#     exports MOETRON_AZURITE (a connection string) for the Azure tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== lint"
+bash scripts/lint.sh
+
+if [ -z "${ORT_LIB:-}" ] && [ -f scripts/ort-lib.sh ]; then
+  echo "== onnx runtime"
+  ORT_LIB=$(bash scripts/ort-lib.sh)
+  export ORT_LIB
+  echo "ORT_LIB=$ORT_LIB"
+fi
+
+if [ -f scripts/azurite.sh ]; then
+  echo "== azurite"
+  # shellcheck source=/dev/null
+  source scripts/azurite.sh
+  azurite_start
+  trap azurite_stop EXIT
+fi
+
+echo "== go test -race ./..."
+log=$(mktemp)
+set +e
+go test -race -count=1 -timeout 20m ./... 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+pass=$(grep -cE '^ok ' "$log" || true)
+fail=$(grep -cE '^(FAIL|--- FAIL)' "$log" || true)
+echo
+echo "== summary: $pass packages ok, $(grep -cE '^FAIL\s' "$log" || true) packages failed"
+grep -E '^(ok|FAIL|---)' "$log" | grep -vE '^--- (PASS|SKIP)' || true
+rm -f "$log"
+exit "$rc"
