@@ -72,6 +72,7 @@ type Payload struct {
 
 // XAAEnvelope is what an X Activity API delivery says about itself.
 type XAAEnvelope struct {
+	EventUUID    string `json:"event_uuid,omitempty"`
 	EventType    string `json:"event_type"`
 	FilterUserID string `json:"filter_user_id,omitempty"`
 	Tag          string `json:"tag,omitempty"`
