@@ -1,0 +1,35 @@
+package filter
+
+import "errors"
+
+// Errors of this package. Test with errors.Is. Every error ParseJob
+// returns wraps ErrInvalidJob and, where one applies, one of the more
+// specific errors below it; an invalid job will never become valid, so a
+// consumer should treat it as permanent (do not retry).
+var (
+	// ErrInvalidTable means NewTable was given a malformed command table.
+	ErrInvalidTable = errors.New("filter: invalid command table")
+	// ErrInvalidConfig means New was given a malformed Config.
+	ErrInvalidConfig = errors.New("filter: invalid config")
+
+	// ErrInvalidJob is wrapped by every error of ParseJob and Job.Body.
+	ErrInvalidJob = errors.New("filter: invalid job message")
+	// ErrTooLarge means a job message is over MaxMessageSize bytes.
+	ErrTooLarge = errors.New("filter: job message too large")
+	// ErrMalformed means the message is neither a JSON object nor standard
+	// base64 of one, or a field has the wrong JSON type.
+	ErrMalformed = errors.New("filter: job message is not a JSON object or base64 of one")
+	// ErrMsgType means msg_type is missing or is not "tweet" or "dm".
+	ErrMsgType = errors.New(`filter: msg_type must be "tweet" or "dm"`)
+	// ErrMissingField means a required field (respond_id; user_id for a
+	// dm) is missing or empty.
+	ErrMissingField = errors.New("filter: required field missing")
+	// ErrInvalidID means an id is not a decimal string, or the id field
+	// does not agree with msg_type and respond_id.
+	ErrInvalidID = errors.New("filter: invalid id")
+	// ErrNoCommand means a message without a command field whose text
+	// holds no keyword of the command table.
+	ErrNoCommand = errors.New("filter: no command in message")
+	// ErrInvalidTime means received_at is not an RFC 3339 time.
+	ErrInvalidTime = errors.New("filter: received_at is not an RFC 3339 time")
+)
