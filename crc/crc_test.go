@@ -38,7 +38,7 @@ func TestResponseTokenKnownAnswers(t *testing.T) {
 
 func TestVerify(t *testing.T) {
 	body := []byte(`{"for_user_id":"1114259648326987776"}`)
-	good := vectors[4].want // moetron-secret
+	good := vectors[4].want  // moetron-secret
 	other := vectors[5].want // secret2
 
 	require.NoError(t, crc.Verify(body, good, "moetron-secret"))

@@ -47,6 +47,8 @@ func ExampleSignRequest() {
 	// Output: 200 verified 26 bytes
 }
 
+// The answer below was checked with
+// printf %s abc123 | openssl dgst -sha256 -hmac apiSecret -binary | base64.
 func ExampleHandler() {
 	h, err := crc.NewHandler(crc.HandlerConfig{Secrets: []string{"apiSecret"}})
 	if err != nil {
