@@ -68,15 +68,15 @@ type Kind int
 
 // Kinds of API errors. Only KindRateLimited and KindServer are retryable.
 const (
-	KindUnknown     Kind = iota // a status this package does not classify (e.g. 3xx); permanent
-	KindBadRequest              // 400 and other 4xx; permanent
-	KindUnauthorized            // 401; permanent
-	KindNotAllowed              // 403 other than duplicate; permanent
-	KindDuplicate               // 403 duplicate content; permanent for that text
-	KindNotFound                // 404, or a read whose only answer is resource-not-found; permanent
-	KindRateLimited             // 429 rate limit; retry after RetryAt
-	KindUsageCapped             // 429 usage cap; permanent until the cap resets
-	KindServer                  // 5xx; retryable (for creates: after a read-back)
+	KindUnknown      Kind = iota // a status this package does not classify (e.g. 3xx); permanent
+	KindBadRequest               // 400 and other 4xx; permanent
+	KindUnauthorized             // 401; permanent
+	KindNotAllowed               // 403 other than duplicate; permanent
+	KindDuplicate                // 403 duplicate content; permanent for that text
+	KindNotFound                 // 404, or a read whose only answer is resource-not-found; permanent
+	KindRateLimited              // 429 rate limit; retry after RetryAt
+	KindUsageCapped              // 429 usage cap; permanent until the cap resets
+	KindServer                   // 5xx; retryable (for creates: after a read-back)
 )
 
 var kindNames = [...]string{"unknown", "bad request", "unauthorized", "not allowed",
