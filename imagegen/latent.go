@@ -74,7 +74,7 @@ func (m *mt19937) gaussian() float64 {
 			break
 		}
 	}
-	f := math.Sqrt(-2 * math.Log(r2) / r2)
+	f := math.Sqrt(-2 * clog(r2) / r2)
 	m.gauss = f * x1
 	m.hasGauss = true
 	return f * x2
