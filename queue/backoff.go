@@ -32,11 +32,11 @@ func jittered(base, max time.Duration, k int, rnd func() float64) time.Duration 
 	for i := 1; i < k && grow < max; i++ {
 		grow *= 2
 	}
-	d := base + time.Duration(float64(grow)*(0.8+0.4*rnd()))
-	if d > max || d < 0 {
-		d = max
+	f := float64(base) + float64(grow)*(0.8+0.4*rnd())
+	if f >= float64(max) {
+		return max
 	}
-	return d
+	return time.Duration(f)
 }
 
 // defaultRetryBackoff is the visibility a failed message gets before its
