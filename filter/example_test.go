@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/moetron/moetron/events"
+	"github.com/moetron/moetron/events/eventstest"
 	"github.com/moetron/moetron/filter"
 )
 
@@ -97,4 +98,35 @@ func ExampleParseJob() {
 	// Output:
 	// dm:1333350987364319236 name cat
 	// filter: invalid job message: not a JSON object or base64 of one: field respond_id is a JSON number, want a string
+}
+
+// Testing your own command table against the recorded deliveries of
+// events/eventstest: one Evaluate call per fixture. Here rand gets the
+// alias "moegen", and the check shows that aliases leave the rules alone
+// (a retweet is still no command).
+func Example_testYourTable() {
+	cmds := filter.DefaultCommands()
+	cmds[0].Keywords = append(cmds[0].Keywords, "moegen")
+	table := filter.MustTable(cmds...)
+
+	for _, name := range []string{"mention_moename", "retweet_of_command", "dm_moerand"} {
+		p, err := events.Decode(eventstest.Fixture(name))
+		if err != nil {
+			panic(err)
+		}
+		for _, r := range table.Evaluate(eventstest.BotUserID, p, time.Time{}) {
+			if r.Job != nil {
+				fmt.Printf("%s: %s %s %q\n", name, r.Reason, r.Job.Command, r.Job.Args)
+			} else {
+				fmt.Printf("%s: %s\n", name, r.Reason)
+			}
+		}
+	}
+	m, _ := table.Match("@moetronbot MoeGen sakura")
+	fmt.Println("alias:", m.Command, m.Args)
+	// Output:
+	// mention_moename: job name "hello & goodbye <3"
+	// retweet_of_command: retweet
+	// dm_moerand: job rand ""
+	// alias: rand sakura
 }
