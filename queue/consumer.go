@@ -81,7 +81,8 @@ type ConsumerConfig struct {
 	// only when Poison is set.
 	PoisonFactory func(name string) (Queue, error)
 	// MinPollInterval is the first idle-poll delay and the unit of the
-	// exponential backoff. 0 means 100 ms.
+	// exponential backoff. 0 means 100 ms, or MaxPollInterval if that is
+	// set lower.
 	MinPollInterval time.Duration
 	// MaxPollInterval caps the idle-poll delay (and the delay after a failed
 	// Receive). 0 means 2 s, lower than Azure Functions' 1 min because a
@@ -185,6 +186,9 @@ func NewConsumer(q Queue, h Handler, cfg ConsumerConfig) (*Consumer, error) {
 	switch {
 	case cfg.MinPollInterval == 0:
 		cfg.MinPollInterval = DefaultMinPollInterval
+		if cfg.MaxPollInterval > 0 && cfg.MaxPollInterval < cfg.MinPollInterval {
+			cfg.MinPollInterval = cfg.MaxPollInterval
+		}
 	case cfg.MinPollInterval < 0:
 		return bad("MinPollInterval %v is negative", cfg.MinPollInterval)
 	}

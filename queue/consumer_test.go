@@ -40,6 +40,11 @@ func TestNewConsumerDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 0, c.Config().NewBatchThreshold)
 	assert.Equal(t, 1, c.Config().Concurrency)
+
+	c, err = queue.NewConsumer(q, queue.HandlerFunc(func(context.Context, *queue.Message) error { return nil }),
+		queue.ConsumerConfig{Poison: q, MaxPollInterval: 10 * time.Millisecond})
+	require.NoError(t, err)
+	assert.Equal(t, 10*time.Millisecond, c.Config().MinPollInterval, "min poll above the max")
 }
 
 func TestNewConsumerRejectsBadConfig(t *testing.T) {
