@@ -93,8 +93,14 @@ import (
 // clog is the C library's natural logarithm.
 func clog(x float64) float64 { return float64(C.log(C.double(x))) }
 
-// ortAPIVersion is the C API version onnxruntime_go v1.27.0 requests.
-const ortAPIVersion = C.moetronApiVersion
+// The C API version onnxruntime_go v1.27.0 requests, and the OrtApi
+// indices declared above (checked by TestOrtAPIIndices).
+const (
+	ortAPIVersion           = C.moetronApiVersion
+	idxGetErrorMessage      = C.moetronIdxGetErrorMessage
+	idxReleaseStatus        = C.moetronIdxReleaseStatus
+	idxSetEpSelectionPolicy = C.moetronIdxSetEpSelectionPolicy
+)
 
 // epPolicyPreferGPU is OrtExecutionProviderDevicePolicy_PREFER_GPU.
 const epPolicyPreferGPU = 3
