@@ -230,3 +230,7 @@ func hangUp(t *testing.T, w http.ResponseWriter) {
 	}
 	conn.Close()
 }
+
+// httptestRecorder is a throwaway ResponseWriter for letting a handler
+// act on a request whose real answer is a fault.
+func httptestRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
