@@ -104,12 +104,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodGet:
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		h.crc.ServeHTTP(sw, r)
-		h.outcome(r, Outcome{Status: sw.status, Reason: ReasonCRC})
+		o := Outcome{Status: sw.status, Reason: ReasonCRC}
+		if sw.status != http.StatusOK {
+			o.Err = crc.ErrInvalidToken
+		}
+		h.outcome(r, o)
 	case http.MethodPost:
 		h.post(w, r)
 	default:
 		w.Header().Set("Allow", "GET, POST")
-		h.fail(w, r, Outcome{Status: http.StatusMethodNotAllowed, Reason: ReasonMethodNotAllowed})
+		h.fail(w, r, Outcome{Status: http.StatusMethodNotAllowed, Reason: ReasonMethodNotAllowed,
+			Err: fmt.Errorf("events: method %q not allowed", r.Method)})
 	}
 }
 
