@@ -153,11 +153,11 @@ func (f *fixture) upload(c *http.Client, img []byte, category string) string {
 }
 
 func detail(r response) string {
-	if d, ok := r.Body["detail"].(string); ok {
-		return d
-	}
 	if errs, ok := r.Body["errors"].([]any); ok && len(errs) > 0 {
 		return errs[0].(map[string]any)["message"].(string)
+	}
+	if d, ok := r.Body["detail"].(string); ok {
+		return d
 	}
 	return ""
 }
@@ -166,5 +166,3 @@ func lastRequest(s *Server) Request {
 	rs := s.Requests()
 	return rs[len(rs)-1]
 }
-
-
