@@ -14,9 +14,10 @@ import (
 	"time"
 )
 
-// MaxImageBytes is X's limit for one image (5 MB); larger images are
+// MaxImageBytes is X's limit for one image (5 MB, decimal: the safe
+// reading of "5 MB"); larger images are
 // refused with ErrImageTooLarge before anything is sent.
-const MaxImageBytes = 5 << 20
+const MaxImageBytes = 5 * 1000 * 1000
 
 // Media categories for UploadOptions.Category.
 const (

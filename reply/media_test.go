@@ -106,7 +106,7 @@ func TestUploadRefusesBadImagesBeforeSending(t *testing.T) {
 	}
 	_, err := env.c.ReplyWithImage(context.Background(), "5", "hi", big)
 	require.ErrorIs(t, err, ErrImageTooLarge)
-	assert.Contains(t, err.Error(), "5242880")
+	assert.Contains(t, err.Error(), "5000000")
 	assert.Empty(t, x.Paths(), "nothing reached X")
 }
 
