@@ -1,0 +1,283 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/moetron/moetron/queue"
+)
+
+var _ queue.Queue = (*Queue)(nil)
+
+// Queue is one named queue in a Store. It is safe for concurrent use.
+type Queue struct {
+	s    *Store
+	name string
+
+	id        atomic.Int64 // the queues.id once known; 0 before
+	lastPurge time.Time    // used by the writer goroutine only
+}
+
+// Name returns the queue's name.
+func (q *Queue) Name() string { return q.name }
+
+// Create creates the queue in the file if no process has yet.
+func (q *Queue) Create(ctx context.Context) error {
+	return q.s.w.do(ctx, func(st *statements) error {
+		if _, err := st.createQ.ExecContext(st.ctx, q.name, q.s.now().UnixNano()); err != nil {
+			return err
+		}
+		_, err := q.queueID(st)
+		return err
+	})
+}
+
+// queueID returns the queue's row id, looking it up inside the writer's
+// transaction the first time.
+func (q *Queue) queueID(st *statements) (int64, error) {
+	if id := q.id.Load(); id != 0 {
+		return id, nil
+	}
+	var id int64
+	err := st.findQ.QueryRowContext(st.ctx, q.name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("sqlite: queue %q: %w", q.name, queue.ErrQueueNotFound)
+	}
+	if err != nil {
+		return 0, err
+	}
+	q.id.Store(id)
+	return id, nil
+}
+
+// Enqueue adds a message; when it returns nil the message is committed and
+// fsynced.
+func (q *Queue) Enqueue(ctx context.Context, body []byte, opts *queue.EnqueueOptions) (*queue.Message, error) {
+	if err := queue.CheckBody(body); err != nil {
+		return nil, err
+	}
+	var delay, ttl time.Duration = 0, queue.DefaultTTL
+	if opts != nil {
+		delay = opts.Delay
+		if opts.TTL != 0 {
+			ttl = opts.TTL
+		}
+	}
+	if delay < 0 || delay > queue.MaxVisibility {
+		return nil, fmt.Errorf("%w: delay %v outside 0..%v", queue.ErrInvalidArgument, delay, queue.MaxVisibility)
+	}
+	if ttl > 0 && delay >= ttl {
+		return nil, fmt.Errorf("%w: delay %v must be shorter than the TTL %v", queue.ErrInvalidArgument, delay, ttl)
+	}
+	if body == nil {
+		body = []byte{} // the column is NOT NULL
+	}
+	var m *queue.Message
+	err := q.s.w.do(ctx, func(st *statements) error {
+		qid, err := q.queueID(st)
+		if err != nil {
+			return err
+		}
+		now := q.s.now()
+		expires := neverExpires
+		if ttl > 0 {
+			expires = now.Add(ttl).UnixNano()
+		}
+		var id int64
+		var receipt string
+		err = st.insert.QueryRowContext(st.ctx, qid, body, now.UnixNano(), expires, now.Add(delay).UnixNano()).Scan(&id, &receipt)
+		if err != nil {
+			return err
+		}
+		m = &queue.Message{
+			ID:          strconv.FormatInt(id, 10),
+			InsertedAt:  fromNanos(now.UnixNano()),
+			ExpiresAt:   fromNanos(expires),
+			Receipt:     receipt,
+			NextVisible: fromNanos(now.Add(delay).UnixNano()),
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Receive takes up to max visible messages in one transaction.
+func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) ([]*queue.Message, error) {
+	if max < 1 || max > queue.MaxReceive {
+		return nil, fmt.Errorf("%w: max %d outside 1..%d", queue.ErrInvalidArgument, max, queue.MaxReceive)
+	}
+	if visibility <= 0 || visibility > queue.MaxVisibility {
+		return nil, fmt.Errorf("%w: visibility %v outside (0, %v]", queue.ErrInvalidArgument, visibility, queue.MaxVisibility)
+	}
+	var out []*queue.Message
+	err := q.s.w.do(ctx, func(st *statements) error {
+		out = make([]*queue.Message, 0, max)
+		qid, err := q.queueID(st)
+		if err != nil {
+			return err
+		}
+		now := q.s.now()
+		if err := q.purge(st, qid, now); err != nil {
+			return err
+		}
+		rows, err := st.receive.QueryContext(st.ctx, now.Add(visibility).UnixNano(), qid, now.UnixNano(), max)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				id, dq, ins, exp, vis int64
+				body                  []byte
+				receipt               string
+			)
+			if err := rows.Scan(&id, &body, &dq, &ins, &exp, &receipt, &vis); err != nil {
+				return err
+			}
+			out = append(out, &queue.Message{
+				ID:           strconv.FormatInt(id, 10),
+				Body:         body,
+				DequeueCount: int(dq),
+				InsertedAt:   fromNanos(ins),
+				ExpiresAt:    fromNanos(exp),
+				Receipt:      receipt,
+				NextVisible:  fromNanos(vis),
+			})
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// purge deletes the queue's expired messages, at most once a second.
+func (q *Queue) purge(st *statements, qid int64, now time.Time) error {
+	if d := now.Sub(q.lastPurge); d >= 0 && d < time.Second {
+		return nil
+	}
+	if _, err := st.purge.ExecContext(st.ctx, qid, now.UnixNano()); err != nil {
+		return err
+	}
+	q.lastPurge = now
+	return nil
+}
+
+// Delete removes a message whose current receipt is receipt.
+func (q *Queue) Delete(ctx context.Context, id, receipt string) error {
+	if id == "" || receipt == "" {
+		return fmt.Errorf("%w: empty message id or receipt", queue.ErrInvalidArgument)
+	}
+	rowid, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("sqlite: %w", err)
+		}
+		return fmt.Errorf("sqlite: message %q: %w", id, queue.ErrLeaseLost)
+	}
+	return q.s.w.do(ctx, func(st *statements) error {
+		qid, err := q.queueID(st)
+		if err != nil {
+			return err
+		}
+		var expires int64
+		err = st.del.QueryRowContext(st.ctx, rowid, qid, receipt).Scan(&expires)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("sqlite: message %s: %w", id, queue.ErrLeaseLost)
+		}
+		if err != nil {
+			return err
+		}
+		if expires <= q.s.now().UnixNano() {
+			return fmt.Errorf("sqlite: message %s expired: %w", id, queue.ErrLeaseLost)
+		}
+		return nil
+	})
+}
+
+// Update changes a message's visibility and, when body is non-nil, its body.
+func (q *Queue) Update(ctx context.Context, id, receipt string, visibility time.Duration, body []byte) (string, error) {
+	if id == "" || receipt == "" {
+		return "", fmt.Errorf("%w: empty message id or receipt", queue.ErrInvalidArgument)
+	}
+	if visibility < 0 || visibility > queue.MaxVisibility {
+		return "", fmt.Errorf("%w: visibility %v outside 0..%v", queue.ErrInvalidArgument, visibility, queue.MaxVisibility)
+	}
+	var newBody any // nil keeps the body
+	if body != nil {
+		if err := queue.CheckBody(body); err != nil {
+			return "", err
+		}
+		newBody = body
+		if len(body) == 0 {
+			newBody = []byte{}
+		}
+	}
+	rowid, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		if err := ctx.Err(); err != nil {
+			return "", fmt.Errorf("sqlite: %w", err)
+		}
+		return "", fmt.Errorf("sqlite: message %q: %w", id, queue.ErrLeaseLost)
+	}
+	var newReceipt string
+	err = q.s.w.do(ctx, func(st *statements) error {
+		qid, err := q.queueID(st)
+		if err != nil {
+			return err
+		}
+		now := q.s.now()
+		err = st.update.QueryRowContext(st.ctx, now.Add(visibility).UnixNano(), newBody, rowid, qid, receipt, now.UnixNano()).Scan(&newReceipt)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("sqlite: message %s: %w", id, queue.ErrLeaseLost)
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return newReceipt, nil
+}
+
+// Len returns the number of messages that have not expired, visible or not.
+// It reads a snapshot and does not wait for the writer.
+func (q *Queue) Len(ctx context.Context) (int, error) {
+	select {
+	case <-q.s.w.closing:
+		return 0, queue.ErrClosed
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("sqlite: %w", err)
+	}
+	var n int
+	err := q.s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM messages
+		WHERE queue_id = queues.id AND expires_at > ?) FROM queues WHERE name = ?`,
+		q.s.now().UnixNano(), q.name).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("sqlite: queue %q: %w", q.name, queue.ErrQueueNotFound)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("sqlite: %w", ctx.Err())
+		}
+		return 0, fmt.Errorf("sqlite: len of %s: %w", q.name, classify(err))
+	}
+	return n, nil
+}
+
+func fromNanos(ns int64) time.Time {
+	if ns == neverExpires {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}

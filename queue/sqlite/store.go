@@ -1,0 +1,278 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/moetron/moetron/queue"
+)
+
+// Errors of this package, besides the queue package's. Test with errors.Is.
+var (
+	// ErrNotQueueDB means the file is not a SQLite database, is corrupt, or
+	// is a SQLite database that some other program owns.
+	ErrNotQueueDB = errors.New("sqlite: not a moetron queue database")
+	// ErrSchemaVersion means the file was written by a newer version of this
+	// package, whose schema this version does not know.
+	ErrSchemaVersion = errors.New("sqlite: unsupported schema version")
+	// ErrFull means the disk (or the database's size limit) is full. The
+	// write that met it was rolled back; nothing already stored is lost.
+	ErrFull = errors.New("sqlite: database or disk is full")
+	// ErrReadOnly means the file or its directory cannot be written.
+	ErrReadOnly = errors.New("sqlite: database is read-only")
+)
+
+const (
+	// applicationID marks a file as a moetron queue ("moet").
+	applicationID = 0x6d6f6574
+	// schemaVersion is the PRAGMA user_version this code writes and reads.
+	schemaVersion = 1
+	// neverExpires is the expires_at of a message without a TTL.
+	neverExpires = int64(1<<63 - 1)
+)
+
+// schema is version 1. Times are Unix nanoseconds.
+const schema = `
+CREATE TABLE queues (
+	id         INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL UNIQUE,
+	created_at INTEGER NOT NULL
+);
+CREATE TABLE messages (
+	id            INTEGER PRIMARY KEY AUTOINCREMENT,
+	queue_id      INTEGER NOT NULL REFERENCES queues(id),
+	body          BLOB NOT NULL,
+	inserted_at   INTEGER NOT NULL,
+	expires_at    INTEGER NOT NULL,
+	visible_at    INTEGER NOT NULL,
+	dequeue_count INTEGER NOT NULL DEFAULT 0,
+	receipt       TEXT NOT NULL
+);
+CREATE INDEX messages_visible ON messages (queue_id, visible_at);
+CREATE INDEX messages_expires ON messages (queue_id, expires_at);
+`
+
+// Options configure a Store. nil means the zero value, whose fields each say
+// what zero means.
+type Options struct {
+	// BusyTimeout is how long a write waits for another process that holds
+	// the write lock before failing with queue.ErrUnavailable. 0 means 10 s.
+	BusyTimeout time.Duration
+	// MaxBatch is the most writes one group commit carries. 0 means 256; 1
+	// turns group commit off (one transaction and fsync per write).
+	MaxBatch int
+	// Logger receives rolled-back batches (Error) and schema creation
+	// (Info). nil discards.
+	Logger *slog.Logger
+	// Now returns the current time; nil means time.Now. Two processes that
+	// share a file must both use the real clock.
+	Now func() time.Time
+}
+
+// Store is one SQLite file holding any number of named queues. It is safe
+// for concurrent use, and several processes may open the same file.
+type Store struct {
+	path     string
+	db       *sql.DB
+	w        *writer
+	now      func() time.Time
+	log      *slog.Logger
+	maxBatch int
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens the queue database at path, creating the file and the schema
+// when they do not exist. The file must be on a local disk (WAL needs shared
+// memory, which network file systems do not give).
+func Open(path string, opts *Options) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("%w: sqlite path %q: need the path of a file on disk", queue.ErrInvalidArgument, path)
+	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("%w: sqlite path %q must not contain ? or #", queue.ErrInvalidArgument, path)
+	}
+	if o.BusyTimeout < 0 || o.MaxBatch < 0 {
+		return nil, fmt.Errorf("%w: negative BusyTimeout or MaxBatch", queue.ErrInvalidArgument)
+	}
+	if o.BusyTimeout == 0 {
+		o.BusyTimeout = 10 * time.Second
+	}
+	if o.MaxBatch == 0 {
+		o.MaxBatch = 256
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	dsn := fmt.Sprintf("%s?_pragma=busy_timeout(%d)&_pragma=synchronous(FULL)&_pragma=foreign_keys(ON)",
+		path, o.BusyTimeout.Milliseconds())
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
+	s := &Store{path: path, db: db, now: o.Now, log: o.Logger, maxBatch: o.MaxBatch}
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err == nil {
+		err = s.initSchema(ctx, conn)
+		if err == nil {
+			s.w, err = newWriter(ctx, conn, o.MaxBatch, o.Logger)
+		}
+		if err != nil {
+			conn.Close()
+		}
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, classify(err))
+	}
+	return s, nil
+}
+
+// initSchema checks that the file is ours, switches it to WAL and creates
+// the schema when the file is new.
+func (s *Store) initSchema(ctx context.Context, conn *sql.Conn) error {
+	// Look before changing anything, so a foreign database is left as it is.
+	if err := checkIdentity(ctx, conn); err != nil && !errors.Is(err, errEmpty) {
+		return err
+	}
+	var mode string
+	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
+		return err
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("%w: cannot switch to WAL (journal_mode is %s)", ErrReadOnly, mode)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	err := checkIdentity(ctx, conn) // again, under the write lock
+	if errors.Is(err, errEmpty) {
+		_, err = conn.ExecContext(ctx, schema+fmt.Sprintf("PRAGMA application_id=%d; PRAGMA user_version=%d;", applicationID, schemaVersion))
+		if err == nil {
+			s.log.Info("sqlite: created queue schema", "path", s.path, "version", schemaVersion)
+		}
+	}
+	if err != nil {
+		conn.ExecContext(ctx, "ROLLBACK")
+		return err
+	}
+	_, err = conn.ExecContext(ctx, "COMMIT")
+	return err
+}
+
+// errEmpty means a database with nothing in it: a new file.
+var errEmpty = errors.New("empty database")
+
+func checkIdentity(ctx context.Context, conn *sql.Conn) error {
+	var appID, version, objects int64
+	if err := conn.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
+		return err
+	}
+	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&objects); err != nil {
+		return err
+	}
+	switch {
+	case appID == 0 && version == 0 && objects == 0:
+		return errEmpty
+	case appID != applicationID:
+		return fmt.Errorf("%w: the file is a SQLite database of another application (application_id %#x)", ErrNotQueueDB, appID)
+	case version != schemaVersion:
+		return fmt.Errorf("%w: the file has schema version %d, this package knows %d", ErrSchemaVersion, version, schemaVersion)
+	}
+	return nil
+}
+
+// Queue returns the queue called name in this store. The queue must be
+// created (Create) before it is used, once per file by any process. The name
+// follows Azure's rules: 3 to 63 lowercase letters, digits and single
+// hyphens, starting and ending with a letter or digit.
+func (s *Store) Queue(name string) (*Queue, error) {
+	if err := validateName(name); err != nil {
+		return nil, err
+	}
+	return &Queue{s: s, name: name}, nil
+}
+
+// Close waits for the writes in flight, then closes the file. Later calls on
+// the store's queues fail with queue.ErrClosed. Close is safe to call more
+// than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		werr := s.w.close()
+		derr := s.db.Close()
+		s.closeErr = errors.Join(werr, derr)
+	})
+	return s.closeErr
+}
+
+// classify wraps SQLite errors that callers may act on in this package's and
+// the queue package's sentinels, keeping the original text.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
+		return fmt.Errorf("%w: %w", ErrNotQueueDB, err)
+	case sqlite3.SQLITE_FULL:
+		return fmt.Errorf("%w: %w", ErrFull, err)
+	case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM:
+		return fmt.Errorf("%w: %w", ErrReadOnly, err)
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return fmt.Errorf("%w: database locked by another connection: %w", queue.ErrUnavailable, err)
+	}
+	return err
+}
+
+func validateName(name string) error {
+	bad := func(why string) error {
+		return fmt.Errorf("%w: queue name %q %s", queue.ErrInvalidArgument, name, why)
+	}
+	if len(name) < 3 || len(name) > 63 {
+		return bad("must be 3 to 63 characters long")
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '-':
+			if i == 0 || i == len(name)-1 {
+				return bad("must start and end with a letter or digit")
+			}
+			if name[i-1] == '-' {
+				return bad("must not contain two hyphens in a row")
+			}
+		default:
+			return bad("may hold only lowercase letters, digits and hyphens")
+		}
+	}
+	return nil
+}
