@@ -277,6 +277,9 @@ func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) 
 
 // Delete removes a message.
 func (q *Queue) Delete(ctx context.Context, id, receipt string) error {
+	if id == "" || receipt == "" {
+		return fmt.Errorf("%w: delete needs a message id and a receipt", queue.ErrInvalidArgument)
+	}
 	ctx, cancel := q.call(ctx)
 	defer cancel()
 	_, err := q.client.DeleteMessage(ctx, id, receipt, nil)
@@ -292,8 +295,16 @@ func (q *Queue) Delete(ctx context.Context, id, receipt string) error {
 // Update changes a received message's visibility and optionally its body.
 // Azure always replaces the text on update, so with a nil body Update
 // re-sends the text this process received; updating a message received by
-// another process needs its body (queue.ErrInvalidArgument otherwise).
+// another client needs its body; without it Update reports
+// queue.ErrLeaseLost, since this client holds no lease on the message (it
+// never received it, or deleted it, or the message expired).
 func (q *Queue) Update(ctx context.Context, id, receipt string, visibility time.Duration, body []byte) (string, error) {
+	if id == "" || receipt == "" {
+		return "", fmt.Errorf("%w: update needs a message id and a receipt", queue.ErrInvalidArgument)
+	}
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("azure queue %s update: %w", q.name, err)
+	}
 	if visibility < 0 || visibility > queue.MaxVisibility {
 		return "", fmt.Errorf("%w: visibility %v outside 0..7 days", queue.ErrInvalidArgument, visibility)
 	}
@@ -312,7 +323,7 @@ func (q *Queue) Update(ctx context.Context, id, receipt string, visibility time.
 		lt, ok := q.texts[id]
 		q.mu.Unlock()
 		if !ok {
-			return "", fmt.Errorf("%w: azure update of message %s needs its body: it was not received by this client", queue.ErrInvalidArgument, id)
+			return "", fmt.Errorf("%w: this client holds no lease on message %s (pass the body to update a message received elsewhere)", queue.ErrLeaseLost, id)
 		}
 		text = lt.text
 	}

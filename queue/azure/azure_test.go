@@ -197,7 +197,7 @@ func TestAzuriteUpdateKeepsBody(t *testing.T) {
 	other, err := New(Config{ConnectionString: cs, Name: q.Name()})
 	require.NoError(t, err)
 	_, err = other.Update(ctx, again[0].ID, again[0].Receipt, time.Second, nil)
-	assert.ErrorIs(t, err, queue.ErrInvalidArgument)
+	assert.ErrorIs(t, err, queue.ErrLeaseLost)
 	// With the body it works, and the old receipt is dead.
 	r2, err := other.Update(ctx, again[0].ID, again[0].Receipt, 30*time.Second, []byte("replaced"))
 	require.NoError(t, err)
