@@ -270,6 +270,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 
 	base := context.WithoutCancel(ctx)
 	fctx, cancel := context.WithCancel(ctx)
+	select {
+	case <-c.stop: // Shutdown before Run
+		cancel()
+	default:
+	}
 	go func() {
 		select {
 		case <-c.stop:

@@ -73,6 +73,8 @@ func (d *Delivery) Extend(ctx context.Context, vis time.Duration) error {
 	if d.state != stateRunning {
 		return ErrDeliveryDone
 	}
+	ctx, cancel := context.WithTimeout(ctx, d.c.cfg.OpTimeout)
+	defer cancel()
 	at := d.c.clk.Now()
 	rc, err := d.c.q.Update(ctx, d.msg.ID, d.receipt, vis, nil)
 	if err != nil {

@@ -490,6 +490,19 @@ func TestConsumerShutdownBeforeRunAndCleanShutdown(t *testing.T) {
 	require.Eventually(t, func() bool { return queueLen(t, q) == 0 }, waitFor, tick)
 	require.NoError(t, c.Shutdown(context.Background()))
 	require.NoError(t, <-res)
+
+	// Shutdown before Run: Run returns at once and takes nothing.
+	var calls atomic.Int64
+	c, err = queue.NewConsumer(q, queue.HandlerFunc(func(context.Context, *queue.Message) error {
+		calls.Add(1)
+		return nil
+	}), fastConfig(q))
+	require.NoError(t, err)
+	enqueue(t, q, "y")
+	require.NoError(t, c.Shutdown(context.Background()))
+	require.NoError(t, c.Run(context.Background()))
+	assert.Zero(t, calls.Load())
+	assert.Equal(t, 1, queueLen(t, q))
 }
 
 func TestConsumerSurvivesQueueOutage(t *testing.T) {
@@ -778,4 +791,48 @@ func TestConsumerPoisonQueueDownKeepsMessage(t *testing.T) {
 	// a Permanent error may run the handler again before that.
 	assert.GreaterOrEqual(t, calls.Load(), int64(1))
 	assert.EqualValues(t, 1, cnt.poisoned.Load())
+}
+
+func TestConsumerDeleteLeaseLostContinues(t *testing.T) {
+	mclk := &memClock{now: epoch}
+	mq := newMem(t, "jobs", mclk.Now)
+	var cnt counters
+	cfg := fastConfig(newMem(t, "jobs-poison", nil))
+	cfg.Metrics = cnt.hooks()
+	cfg.Concurrency = 1
+	type key struct{}
+	var values []any
+	var mu sync.Mutex
+	c, err := queue.NewConsumer(mq, queue.HandlerFunc(func(ctx context.Context, m *queue.Message) error {
+		mu.Lock()
+		values = append(values, ctx.Value(key{}))
+		mu.Unlock()
+		if string(m.Body) == "slow" {
+			// The worker stalls past its lease and another consumer
+			// takes the message before the delete.
+			mclk.Advance(11 * time.Minute)
+			ms, err := mq.Receive(context.Background(), 1, time.Hour)
+			if err != nil || len(ms) != 1 {
+				return fmt.Errorf("steal failed: %v, %d", err, len(ms))
+			}
+		}
+		return nil
+	}), cfg)
+	require.NoError(t, err)
+	queue.SetConsumerClock(c, queue.NewFakeClock(epoch)) // no renewal
+	enqueue(t, mq, "slow")
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "run-value"))
+	defer cancel()
+	res := make(chan error, 1)
+	go func() { res <- c.Run(ctx) }()
+	require.Eventually(t, func() bool { return cnt.lost.Load() == 1 }, waitFor, tick)
+	assert.Equal(t, 1, queueLen(t, mq), "the new owner's message was deleted")
+	enqueue(t, mq, "next")
+	c.Wake()
+	require.Eventually(t, func() bool { return cnt.succeeded.Load() == 2 && queueLen(t, mq) == 1 }, waitFor, tick)
+	cancel()
+	require.NoError(t, <-res)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []any{"run-value", "run-value"}, values, "handler contexts lost Run's values")
 }
