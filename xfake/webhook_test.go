@@ -374,4 +374,3 @@ func TestReplay(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, r.Status, name)
 	}
 }
-
