@@ -28,8 +28,9 @@ var (
 	// ErrFull means the disk (or the database's size limit) is full. The
 	// write that met it was rolled back; nothing already stored is lost.
 	ErrFull = errors.New("sqlite: database or disk is full")
-	// ErrReadOnly means the file or its directory cannot be written.
-	ErrReadOnly = errors.New("sqlite: database is read-only")
+	// ErrReadOnly means the file or its directory cannot be opened for
+	// writing: no permission, a read-only file system, a missing directory.
+	ErrReadOnly = errors.New("sqlite: database file cannot be opened for writing")
 )
 
 const (

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/moetron/moetron/queue"
 )
@@ -19,6 +20,10 @@ type writer struct {
 	stmts    statements
 	maxBatch int
 	log      *slog.Logger
+
+	// waiting counts the calls inside do; commits counts committed
+	// transactions. Both are for tests.
+	waiting, commits atomic.Int64
 
 	ops     chan *op // unbuffered: an op is either taken or refused
 	closing chan struct{}
@@ -86,6 +91,8 @@ func (w *writer) do(ctx context.Context, run func(st *statements) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
+	w.waiting.Add(1)
+	defer w.waiting.Add(-1)
 	o := &op{ctx: ctx, run: run, result: make(chan error, 1)}
 	select {
 	case w.ops <- o:
@@ -175,6 +182,8 @@ func (w *writer) commit(batch []*op) {
 		if ok {
 			if _, err := w.conn.ExecContext(w.stmts.ctx, "COMMIT"); err != nil {
 				fail(fmt.Errorf("commit: %w", err), -1)
+			} else {
+				w.commits.Add(1)
 			}
 		}
 	}

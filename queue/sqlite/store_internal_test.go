@@ -1,0 +1,146 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/moetron/moetron/queue"
+)
+
+func openTest(t *testing.T, opts *Options) (*Store, *Queue) {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "q.db"), opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	q, err := s.Queue("jobs")
+	require.NoError(t, err)
+	require.NoError(t, q.Create(context.Background()))
+	return s, q
+}
+
+// TestGroupCommit holds the writer busy, lets 20 Enqueue calls queue up
+// behind it, and checks that they then share one transaction.
+func TestGroupCommit(t *testing.T) {
+	ctx := context.Background()
+	s, q := openTest(t, nil)
+	before := s.w.commits.Load()
+
+	release := make(chan struct{})
+	started := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		assert.NoError(t, s.w.do(ctx, func(*statements) error {
+			close(started)
+			<-release
+			return nil
+		}))
+	})
+	<-started
+	const n = 20
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			_, err := q.Enqueue(ctx, []byte(strings.Repeat("x", i)), nil)
+			errs <- err
+		})
+	}
+	// Wait (not a timing assertion: only a guard against hanging) until
+	// all n are waiting behind the blocker.
+	deadline := time.Now().Add(30 * time.Second)
+	for s.w.waiting.Load() < n+1 {
+		require.True(t, time.Now().Before(deadline), "enqueuers never queued up")
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	assert.Equal(t, int64(2), s.w.commits.Load()-before, "the blocker's commit, then one for all %d enqueues", n)
+	got, err := q.Len(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, n, got)
+}
+
+// TestNoGroupCommit checks that MaxBatch 1 commits each write alone.
+func TestNoGroupCommit(t *testing.T) {
+	ctx := context.Background()
+	s, q := openTest(t, &Options{MaxBatch: 1})
+	before := s.w.commits.Load()
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			_, err := q.Enqueue(ctx, []byte("x"), nil)
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int64(10), s.w.commits.Load()-before)
+}
+
+// TestDiskFull limits the database's size, fills it, and checks that the
+// failing writes report ErrFull, that every write of a failed batch fails,
+// and that nothing committed before is lost.
+func TestDiskFull(t *testing.T) {
+	ctx := context.Background()
+	s, q := openTest(t, nil)
+	var kept []string
+	for i := range 5 {
+		m, err := q.Enqueue(ctx, []byte{byte('a' + i)}, nil)
+		require.NoError(t, err)
+		kept = append(kept, m.ID)
+	}
+	// Cap the file at its current size plus a little.
+	require.NoError(t, s.w.do(ctx, func(st *statements) error {
+		var pages int64
+		if err := s.w.conn.QueryRowContext(st.ctx, "PRAGMA page_count").Scan(&pages); err != nil {
+			return err
+		}
+		_, err := s.w.conn.ExecContext(st.ctx, "PRAGMA max_page_count = "+strconv.FormatInt(pages+4, 10))
+		return err
+	}))
+
+	big := []byte(strings.Repeat("b", queue.MaxBodySize))
+	var mu sync.Mutex
+	var okCount, fullCount int
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			_, err := q.Enqueue(ctx, big, nil)
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				okCount++
+				return
+			}
+			assert.ErrorIs(t, err, ErrFull)
+			assert.Contains(t, err.Error(), "rolled back")
+			fullCount++
+		})
+	}
+	wg.Wait()
+	require.Positive(t, fullCount, "the size cap must have been hit")
+
+	n, err := q.Len(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, len(kept)+okCount, n, "exactly the successful enqueues are stored")
+	got, err := q.Receive(ctx, queue.MaxReceive, time.Minute)
+	require.NoError(t, err)
+	ids := map[string]bool{}
+	for _, m := range got {
+		ids[m.ID] = true
+	}
+	for _, id := range kept {
+		assert.True(t, ids[id], "message %s committed before the disk filled must survive", id)
+	}
+}
+
