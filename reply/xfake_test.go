@@ -256,3 +256,12 @@ func TestXFakeFindReplyAndDM(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, found)
 }
+
+func examplePNG() []byte {
+	img := image.NewGray(image.Rect(0, 0, 8, 8))
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
