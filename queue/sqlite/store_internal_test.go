@@ -143,4 +143,3 @@ func TestDiskFull(t *testing.T) {
 		assert.True(t, ids[id], "message %s committed before the disk filled must survive", id)
 	}
 }
-
