@@ -40,6 +40,13 @@ const (
 	ReasonRateLimited Reason = "rate_limited"
 )
 
+// Reasons returns every Reason, ReasonJob first, for callers that
+// pre-register one counter per reason.
+func Reasons() []Reason {
+	return []Reason{ReasonJob, ReasonNotACommand, ReasonOwnEvent, ReasonRetweet, ReasonNotAddressed,
+		ReasonBlocked, ReasonNotForBot, ReasonInvalid, ReasonTooLarge, ReasonDuplicate, ReasonRateLimited}
+}
+
 // Result is what became of one tweet or DM event of a payload.
 type Result struct {
 	// Kind is KindTweet or KindDM.

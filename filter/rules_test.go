@@ -199,3 +199,18 @@ func TestEvaluatePayloadLevel(t *testing.T) {
 	assert.Empty(t, DefaultTable().Evaluate(testBot, &events.Payload{ForUserID: testBot,
 		FavoriteEvents: []events.FavoriteEvent{{ID: "1"}}}, testAt), "other kinds give no results")
 }
+
+func TestReasonsListsEveryConstant(t *testing.T) {
+	// Every reason a test in this package produced must be listed, once.
+	produced := []Reason{ReasonJob, ReasonNotACommand, ReasonOwnEvent, ReasonRetweet, ReasonNotAddressed,
+		ReasonBlocked, ReasonNotForBot, ReasonInvalid, ReasonTooLarge, ReasonDuplicate, ReasonRateLimited}
+	all := Reasons()
+	assert.ElementsMatch(t, produced, all)
+	assert.Equal(t, ReasonJob, all[0])
+	seen := map[Reason]bool{}
+	for _, r := range all {
+		assert.False(t, seen[r], "%s listed twice", r)
+		seen[r] = true
+		assert.Regexp(t, `^[a-z_]+$`, string(r))
+	}
+}
