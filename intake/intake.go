@@ -1,0 +1,296 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/moetron/moetron/events"
+	"github.com/moetron/moetron/filter"
+	"github.com/moetron/moetron/queue"
+)
+
+// Config configures an Intake.
+type Config struct {
+	// Queue receives the jobs. Required.
+	Queue queue.Queue
+	// Filter decides which events are jobs. Required.
+	Filter *filter.Filter
+	// SpoolDir is where jobs go when the queue cannot take them. Empty
+	// means no spool: a failed enqueue fails the delivery (503, X retries).
+	SpoolDir string
+	// EnqueueTimeout bounds one enqueue. Zero means 5 s.
+	EnqueueTimeout time.Duration
+	// DrainInterval is how often Run tries to move spooled jobs to the
+	// queue. Zero means 1 s.
+	DrainInterval time.Duration
+	// Notify, if set, is called after jobs reach the queue (for example a
+	// same-process queue.Consumer's Wake).
+	Notify func()
+	// Metrics, if set, counts events, decisions and enqueues.
+	Metrics *Metrics
+	// Logger; nil means no logging.
+	Logger *slog.Logger
+
+	now func() time.Time
+}
+
+// Intake turns decoded webhook deliveries into durable jobs. Its Handle
+// method is the callback of events.Handler: it returns nil (and so the
+// delivery is answered 200) only once every job of the delivery is on the
+// queue or in the fsynced spool.
+type Intake struct {
+	cfg   Config
+	spool *Spool
+	log   *slog.Logger
+
+	queueDown atomic.Bool // skip the queue and spool at once until a drain succeeds
+	lastEvent atomic.Int64
+	wake      chan struct{}
+	drainMu   sync.Mutex
+}
+
+// New validates cfg and opens the spool, if any.
+func New(cfg Config) (*Intake, error) {
+	var missing []string
+	if cfg.Queue == nil {
+		missing = append(missing, "Queue")
+	}
+	if cfg.Filter == nil {
+		missing = append(missing, "Filter")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("intake: missing %v", missing)
+	}
+	if cfg.EnqueueTimeout <= 0 {
+		cfg.EnqueueTimeout = 5 * time.Second
+	}
+	if cfg.DrainInterval <= 0 {
+		cfg.DrainInterval = time.Second
+	}
+	if cfg.now == nil {
+		cfg.now = time.Now
+	}
+	in := &Intake{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1)}
+	if in.log == nil {
+		in.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SpoolDir != "" {
+		s, err := OpenSpool(cfg.SpoolDir)
+		if err != nil {
+			return nil, err
+		}
+		in.spool = s
+	}
+	return in, nil
+}
+
+// ErrNotDurable is returned by Handle when a job could be neither enqueued
+// nor spooled; the delivery must be answered with an error so X retries.
+var ErrNotDurable = errors.New("intake: job could not be stored")
+
+// Handle filters one delivery and stores its jobs. It has the signature of
+// the events.Handler callback.
+func (in *Intake) Handle(ctx context.Context, p *events.Payload, _ []byte) error {
+	now := in.cfg.now()
+	in.lastEvent.Store(now.UnixNano())
+	m := in.cfg.Metrics
+	if m != nil {
+		for _, k := range p.Kinds() {
+			m.Events.WithLabelValues(k).Inc()
+		}
+	}
+	results := in.cfg.Filter.Results(p)
+	var jobs []filter.Job
+	for _, r := range results {
+		if m != nil {
+			m.Decisions.WithLabelValues(string(r.Reason)).Inc()
+		}
+		if r.Job != nil {
+			j := *r.Job
+			if j.ReceivedAt.IsZero() {
+				j.ReceivedAt = now
+			}
+			jobs = append(jobs, j)
+		}
+	}
+	if len(jobs) == 0 {
+		return nil
+	}
+	var failed []filter.Job
+	var spoolBodies [][]byte
+	var firstErr error
+	queued := 0
+	for _, j := range jobs {
+		body, err := j.Body()
+		if err != nil {
+			// The filter already refuses jobs that cannot be encoded; this
+			// is a bug, not a reason to make X retry forever.
+			in.log.Error("intake: job cannot be encoded; dropped", "job", j.ID, "err", err)
+			continue
+		}
+		if !in.queueDown.Load() || in.spool == nil {
+			start := time.Now()
+			err = in.enqueue(ctx, body)
+			if m != nil {
+				m.EnqueueSeconds.Observe(time.Since(start).Seconds())
+			}
+			if err == nil {
+				queued++
+				in.log.Debug("intake: job queued", "job", j.ID, "command", j.Command)
+				continue
+			}
+			if ctx.Err() != nil {
+				// The client went away; do not spool what X will resend.
+				failed = append(failed, j)
+				firstErr = err
+				continue
+			}
+			in.log.Warn("intake: enqueue failed", "job", j.ID, "err", err)
+			if in.spool != nil {
+				in.queueDown.Store(true)
+			}
+		}
+		if in.spool == nil {
+			failed = append(failed, j)
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		spoolBodies = append(spoolBodies, body)
+	}
+	if len(spoolBodies) > 0 {
+		if err := in.spool.Append(spoolBodies...); err != nil {
+			in.log.Error("intake: spool append failed", "err", err, "jobs", len(spoolBodies))
+			for _, b := range spoolBodies {
+				if j, perr := in.cfg.Filter.Table().ParseJob(b); perr == nil {
+					failed = append(failed, j)
+				}
+			}
+			if firstErr == nil {
+				firstErr = err
+			}
+		} else {
+			if m != nil {
+				m.Enqueued.WithLabelValues("spool").Add(float64(len(spoolBodies)))
+			}
+			in.kick()
+		}
+	}
+	if queued > 0 {
+		if m != nil {
+			m.Enqueued.WithLabelValues("queue").Add(float64(queued))
+		}
+		if in.cfg.Notify != nil {
+			in.cfg.Notify()
+		}
+	}
+	if len(failed) > 0 {
+		// Let X's retry through the duplicate check.
+		in.cfg.Filter.Forget(failed...)
+		return fmt.Errorf("%w: %d of %d jobs: %v", ErrNotDurable, len(failed), len(jobs), firstErr)
+	}
+	return nil
+}
+
+func (in *Intake) enqueue(ctx context.Context, body []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, in.cfg.EnqueueTimeout)
+	defer cancel()
+	_, err := in.cfg.Queue.Enqueue(ctx, body, nil)
+	return err
+}
+
+func (in *Intake) kick() {
+	select {
+	case in.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run moves spooled jobs to the queue until ctx ends. It returns at once
+// when there is no spool.
+func (in *Intake) Run(ctx context.Context) error {
+	if in.spool == nil {
+		<-ctx.Done()
+		return nil
+	}
+	t := time.NewTicker(in.cfg.DrainInterval)
+	defer t.Stop()
+	for {
+		if in.spool.Pending() {
+			if _, err := in.Drain(ctx); err != nil && ctx.Err() == nil {
+				in.log.Warn("intake: spool drain stopped; will retry", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-in.wake:
+			// A fresh spool record: wait for the next tick, the queue was
+			// failing a moment ago.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+		}
+	}
+}
+
+// Drain moves every spooled job to the queue now and reports how many it
+// moved. It is safe to call while Run is running.
+func (in *Intake) Drain(ctx context.Context) (int, error) {
+	if in.spool == nil {
+		return 0, nil
+	}
+	in.drainMu.Lock()
+	defer in.drainMu.Unlock()
+	n, err := in.spool.Drain(func(body []byte) error {
+		return in.enqueue(ctx, body)
+	})
+	if n > 0 {
+		in.log.Info("intake: moved spooled jobs to the queue", "jobs", n)
+		if in.cfg.Metrics != nil {
+			in.cfg.Metrics.Drained.Add(float64(n))
+		}
+		if in.cfg.Notify != nil {
+			in.cfg.Notify()
+		}
+	}
+	if err == nil {
+		in.queueDown.Store(false)
+	}
+	return n, err
+}
+
+// Ready reports whether the queue answers (for /readyz).
+func (in *Intake) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, in.cfg.EnqueueTimeout)
+	defer cancel()
+	_, err := in.cfg.Queue.Len(ctx)
+	return err
+}
+
+// LastEvent returns when the last delivery was handled (zero if none), so
+// a self-check can ask X to replay what came after it.
+func (in *Intake) LastEvent() time.Time {
+	n := in.lastEvent.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// Close closes the spool. Spooled jobs stay on disk for the next start.
+func (in *Intake) Close() error {
+	if in.spool == nil {
+		return nil
+	}
+	return in.spool.Close()
+}

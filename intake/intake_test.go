@@ -1,0 +1,209 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/moetron/moetron/events"
+	"github.com/moetron/moetron/events/eventstest"
+	"github.com/moetron/moetron/filter"
+	"github.com/moetron/moetron/queue"
+	"github.com/moetron/moetron/queue/mem"
+)
+
+// flaky wraps a queue and fails Enqueue and Len while down is set.
+type flaky struct {
+	queue.Queue
+	down atomic.Bool
+}
+
+var errDown = errors.New("queue is down")
+
+func (f *flaky) Enqueue(ctx context.Context, body []byte, o *queue.EnqueueOptions) (*queue.Message, error) {
+	if f.down.Load() {
+		return nil, errDown
+	}
+	return f.Queue.Enqueue(ctx, body, o)
+}
+
+func (f *flaky) Len(ctx context.Context) (int, error) {
+	if f.down.Load() {
+		return 0, errDown
+	}
+	return f.Queue.Len(ctx)
+}
+
+func newFilter(t *testing.T) *filter.Filter {
+	t.Helper()
+	f, err := filter.New(filter.Config{BotUserID: eventstest.BotUserID})
+	require.NoError(t, err)
+	return f
+}
+
+func newQueue(t *testing.T) *flaky {
+	t.Helper()
+	q, err := mem.New("jobs", nil)
+	require.NoError(t, err)
+	return &flaky{Queue: q}
+}
+
+func jobsIn(t *testing.T, q queue.Queue) []filter.Job {
+	t.Helper()
+	var jobs []filter.Job
+	for {
+		msgs, err := q.Receive(context.Background(), queue.MaxReceive, time.Minute)
+		require.NoError(t, err)
+		if len(msgs) == 0 {
+			return jobs
+		}
+		for _, m := range msgs {
+			j, err := filter.ParseJob(m.Body)
+			require.NoError(t, err)
+			jobs = append(jobs, j)
+		}
+	}
+}
+
+func TestHandleEnqueuesJobsAndSkipsTheRest(t *testing.T) {
+	q := newQueue(t)
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	woken := 0
+	in, err := New(Config{Queue: q, Filter: newFilter(t), Metrics: m, Notify: func() { woken++ }})
+	require.NoError(t, err)
+	ctx := context.Background()
+	for _, name := range []string{"mention_moerand", "dm_moerand", "retweet_of_command", "bot_echo_tweet", "favorite"} {
+		require.NoError(t, in.Handle(ctx, eventstest.Payload(t, name), nil), name)
+	}
+	// X delivers the same mention again.
+	require.NoError(t, in.Handle(ctx, eventstest.Payload(t, "mention_moerand"), nil))
+
+	jobs := jobsIn(t, q)
+	require.Len(t, jobs, 2)
+	ids := []string{jobs[0].ID, jobs[1].ID}
+	assert.ElementsMatch(t, []string{"tweet", "dm"}, []string{string(jobs[0].MsgType), string(jobs[1].MsgType)}, ids)
+	for _, j := range jobs {
+		assert.Equal(t, "rand", j.Command)
+		assert.False(t, j.ReceivedAt.IsZero(), "received_at is stamped")
+	}
+	assert.Equal(t, 2, woken)
+	assert.Equal(t, 2.0, testutil.ToFloat64(m.Enqueued.WithLabelValues("queue")))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.Decisions.WithLabelValues(string(filter.ReasonDuplicate))))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.Decisions.WithLabelValues(string(filter.ReasonRetweet))))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.Decisions.WithLabelValues(string(filter.ReasonOwnEvent))))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.Events.WithLabelValues("favorite_events")))
+	assert.False(t, in.LastEvent().IsZero())
+}
+
+func TestQueueDownGoesToSpoolAndDrainsLater(t *testing.T) {
+	q := newQueue(t)
+	in, err := New(Config{Queue: q, Filter: newFilter(t), SpoolDir: t.TempDir(), EnqueueTimeout: time.Second})
+	require.NoError(t, err)
+	defer in.Close()
+	ctx := context.Background()
+
+	q.down.Store(true)
+	require.NoError(t, in.Handle(ctx, eventstest.Payload(t, "mention_moerand"), nil), "spooled jobs are durable: answer 200")
+	require.NoError(t, in.Handle(ctx, eventstest.Payload(t, "dm_moerand"), nil))
+	require.Error(t, in.Ready(ctx), "not ready while the queue is down")
+	n, err := in.Drain(ctx)
+	require.Error(t, err, "drain fails while the queue is down")
+	assert.Equal(t, 0, n)
+	assert.Empty(t, jobsIn(t, q))
+
+	q.down.Store(false)
+	require.NoError(t, in.Ready(ctx))
+	n, err = in.Drain(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	assert.Len(t, jobsIn(t, q), 2)
+
+	// Once drained, new jobs go straight to the queue again.
+	require.NoError(t, in.Handle(ctx, eventstest.Payload(t, "mention_moename"), nil))
+	assert.Len(t, jobsIn(t, q), 1)
+}
+
+func TestSpoolSurvivesRestart(t *testing.T) {
+	q := newQueue(t)
+	dir := t.TempDir()
+	in, err := New(Config{Queue: q, Filter: newFilter(t), SpoolDir: dir})
+	require.NoError(t, err)
+	q.down.Store(true)
+	require.NoError(t, in.Handle(context.Background(), eventstest.Payload(t, "mention_moerand"), nil))
+	require.NoError(t, in.Close())
+
+	q.down.Store(false)
+	in2, err := New(Config{Queue: q, Filter: newFilter(t), SpoolDir: dir, DrainInterval: 10 * time.Millisecond})
+	require.NoError(t, err)
+	defer in2.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- in2.Run(ctx) }()
+	require.Eventually(t, func() bool {
+		n, _ := q.Len(context.Background())
+		return n == 1
+	}, 5*time.Second, 10*time.Millisecond, "the background drainer moves the spooled job")
+	cancel()
+	require.NoError(t, <-done)
+}
+
+func TestNoSpoolMeansRetryableFailureAndNoLostRetry(t *testing.T) {
+	q := newQueue(t)
+	f := newFilter(t)
+	in, err := New(Config{Queue: q, Filter: f})
+	require.NoError(t, err)
+	ctx := context.Background()
+	q.down.Store(true)
+	err = in.Handle(ctx, eventstest.Payload(t, "mention_moerand"), nil)
+	require.ErrorIs(t, err, ErrNotDurable)
+	// X retries after the queue is back: the retry must not be taken for a
+	// duplicate of the failed delivery.
+	q.down.Store(false)
+	require.NoError(t, in.Handle(ctx, eventstest.Payload(t, "mention_moerand"), nil))
+	assert.Len(t, jobsIn(t, q), 1)
+}
+
+func TestSpoolFailureAnswers503ThroughTheHandler(t *testing.T) {
+	q := newQueue(t)
+	dir := t.TempDir()
+	in, err := New(Config{Queue: q, Filter: newFilter(t), SpoolDir: dir})
+	require.NoError(t, err)
+	require.NoError(t, in.spool.Close()) // the spool's disk went away
+	q.down.Store(true)
+
+	h, err := events.NewHandler(events.HandlerConfig{Secrets: []string{"s3cret"}, Callback: in.Handle})
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, eventstest.SignedRequest(t, "s3cret", eventstest.Fixture("mention_moerand")))
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+
+	// Both back: X's retry is accepted and queued.
+	q.down.Store(false)
+	in.spool, err = OpenSpool(dir)
+	require.NoError(t, err)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, eventstest.SignedRequest(t, "s3cret", eventstest.Fixture("mention_moerand")))
+	assert.Equal(t, http.StatusOK, rec.Code)
+	// The intake still thinks the queue is down, so the retry was spooled;
+	// the drainer brings it over.
+	_, err = in.Drain(context.Background())
+	require.NoError(t, err)
+	assert.Len(t, jobsIn(t, q), 1)
+}
+
+func TestNewValidates(t *testing.T) {
+	_, err := New(Config{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "Queue")
+	assert.Contains(t, err.Error(), "Filter")
+}
