@@ -92,6 +92,51 @@ func (d *Delivery) Extend(ctx context.Context, vis time.Duration) error {
 	return nil
 }
 
+// Replace writes body over the message's body in the queue and keeps the
+// lease: the update hides the message for a full Visibility from now, the
+// newest receipt is kept for later renewals and the final delete, and
+// automatic renewals continue. A handler uses it to record progress that
+// must survive a crash, such as a "done" marker written after its side effect
+// and before the delete: a redelivery then carries the new body. Later
+// deferrals (RetryAfter) and poison records use the new body too.
+//
+// body must pass CheckBody (ErrTooLarge, ErrInvalidBody). On a lost lease it
+// returns an error wrapping ErrLeaseLost and cancels the handler's context,
+// like Extend; after the handler returned it gives ErrDeliveryDone. The
+// handler's *Message is not changed.
+func (d *Delivery) Replace(ctx context.Context, body []byte) error {
+	if err := CheckBody(body); err != nil {
+		return err
+	}
+	if body == nil {
+		body = []byte{} // nil would mean "keep the body" to Update
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.state != stateRunning {
+		return ErrDeliveryDone
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.c.cfg.OpTimeout)
+	defer cancel()
+	vis := d.c.cfg.Visibility
+	at := d.c.clk.Now()
+	rc, err := d.c.q.Update(ctx, d.msg.ID, d.receipt, vis, body)
+	if err != nil {
+		if errors.Is(err, ErrLeaseLost) {
+			d.loseLocked(err)
+		}
+		return err
+	}
+	d.receipt, d.leaseUntil = rc, at.Add(vis)
+	d.msg.Body = append([]byte(nil), body...)
+	d.c.met.leaseRenewed()
+	select {
+	case d.resched <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
 // loseLocked marks the lease lost and cancels the handler. d.mu is held.
 func (d *Delivery) loseLocked(err error) {
 	d.state = stateLost
