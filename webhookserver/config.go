@@ -1,0 +1,271 @@
+package webhookserver
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/moetron/moetron/queue/queueopen"
+)
+
+// Environment variable names read by FromLookup (the design's names).
+const (
+	EnvConsumerKey       = "X_CONSUMER_KEY"
+	EnvConsumerSecret    = "X_CONSUMER_SECRET"
+	EnvAccessToken       = "X_ACCESS_TOKEN"
+	EnvAccessTokenSecret = "X_ACCESS_TOKEN_SECRET"
+	EnvBearerToken       = "X_BEARER_TOKEN"
+	EnvAPIBase           = "X_API_BASE"
+	EnvBotUserID         = "BOT_USER_ID"
+	EnvAddr              = "WEBHOOK_ADDR"
+	EnvPort              = "PORT"
+	EnvPath              = "WEBHOOK_PATH"
+	EnvURL               = "WEBHOOK_URL"
+	EnvSpoolDir          = "SPOOL_DIR"
+	EnvMetricsAddr       = "METRICS_ADDR"
+)
+
+// Defaults of Config.
+const (
+	DefaultAddr    = ":8080"
+	DefaultPath    = "/webhook"
+	DefaultAPIBase = "https://api.x.com"
+)
+
+// ErrConfig is wrapped by every error of Config.Validate.
+var ErrConfig = errors.New("webhookserver: invalid configuration")
+
+// Config is the configuration of a webhook server. The zero value of every
+// field means its default; ConsumerSecret and BotUserID are required.
+type Config struct {
+	// ConsumerSecret is the app's consumer secret (X_CONSUMER_SECRET): it
+	// answers CRC challenges and verifies POST signatures. Required; a secret.
+	ConsumerSecret string
+	// PreviousSecrets are further consumer secrets accepted for POST
+	// signatures during a rotation (not read from the environment).
+	PreviousSecrets []string
+	// BotUserID is the bot's user id (BOT_USER_ID). Required.
+	BotUserID string
+
+	// Addr is the listen address (WEBHOOK_ADDR). Empty means ":$PORT" when
+	// Port is set, else DefaultAddr.
+	Addr string
+	// Port is $PORT, as set by platforms such as Cloud Run or Heroku.
+	Port string
+	// Path is where X calls the webhook (WEBHOOK_PATH). Empty means
+	// DefaultPath.
+	Path string
+	// MetricsAddr, if set, serves /metrics on its own listener
+	// (METRICS_ADDR) instead of on Addr.
+	MetricsAddr string
+	// SpoolDir is where jobs wait while the queue is unreachable
+	// (SPOOL_DIR). Empty means "moetron-spool" next to the SQLite queue
+	// file, or $XDG_STATE_HOME/moetron/spool (~/.local/state/moetron/spool)
+	// for the other backends.
+	SpoolDir string
+
+	// Queue selects and configures the queue backend (QUEUE_BACKEND,
+	// QUEUE_NAME, QUEUE_PATH, AZURE_STORAGE_CONNECTION_STRING).
+	Queue queueopen.Env
+
+	// URL is the webhook's public URL (WEBHOOK_URL). When set, the server
+	// registers it with X and subscribes the bot at start-up, then checks
+	// it every MonitorInterval; that needs BearerToken and the four OAuth
+	// values. Empty means the webhook is registered some other way.
+	URL string
+	// APIBase is X's API base URL (X_API_BASE). Empty means DefaultAPIBase.
+	APIBase string
+	// ConsumerKey, AccessToken, AccessTokenSecret (OAuth 1.0a, for the
+	// subscription) and BearerToken (app-only, for webhook management) are
+	// needed only with URL. All are secrets but ConsumerKey.
+	ConsumerKey       string
+	AccessToken       string
+	AccessTokenSecret string
+	BearerToken       string
+}
+
+// FromEnv reads a Config from the process environment.
+func FromEnv() Config { return FromLookup(os.Getenv) }
+
+// FromLookup reads a Config through getenv (os.Getenv, or a map in tests).
+func FromLookup(getenv func(string) string) Config {
+	return Config{
+		ConsumerSecret:    getenv(EnvConsumerSecret),
+		BotUserID:         getenv(EnvBotUserID),
+		Addr:              getenv(EnvAddr),
+		Port:              getenv(EnvPort),
+		Path:              getenv(EnvPath),
+		MetricsAddr:       getenv(EnvMetricsAddr),
+		SpoolDir:          getenv(EnvSpoolDir),
+		Queue:             queueopen.FromLookup(getenv),
+		URL:               getenv(EnvURL),
+		APIBase:           getenv(EnvAPIBase),
+		ConsumerKey:       getenv(EnvConsumerKey),
+		AccessToken:       getenv(EnvAccessToken),
+		AccessTokenSecret: getenv(EnvAccessTokenSecret),
+		BearerToken:       getenv(EnvBearerToken),
+	}
+}
+
+// Flags binds c's fields to flags of fs named after the environment variables
+// in lower case with dashes (-x-consumer-secret, -bot-user-id, -webhook-addr,
+// ...). The current values of c are the defaults, so call FromEnv first and
+// let the command line win. Secrets are better passed in the environment:
+// flags show up in process listings.
+func (c *Config) Flags(fs *flag.FlagSet) {
+	s := func(p *string, env, usage string) { fs.StringVar(p, flagName(env), *p, usage) }
+	s(&c.ConsumerSecret, EnvConsumerSecret, "X app consumer secret (required; secret, prefer the environment)")
+	s(&c.BotUserID, EnvBotUserID, "the bot's X user id (required)")
+	s(&c.Addr, EnvAddr, "listen address (default :8080, or :$PORT when PORT is set)")
+	s(&c.Port, EnvPort, "port to listen on when -webhook-addr is not set")
+	s(&c.Path, EnvPath, "webhook path (default "+DefaultPath+")")
+	s(&c.MetricsAddr, EnvMetricsAddr, "separate listen address for /metrics (default: serve it on the main listener)")
+	s(&c.SpoolDir, EnvSpoolDir, "directory of the spool used while the queue is down (default next to the queue file)")
+	s(&c.URL, EnvURL, "public webhook URL; when set, register and subscribe at start-up and self-check every 15 minutes")
+	s(&c.APIBase, EnvAPIBase, "X API base URL (default "+DefaultAPIBase+")")
+	s(&c.ConsumerKey, EnvConsumerKey, "X app consumer key (for registration)")
+	s(&c.AccessToken, EnvAccessToken, "bot's OAuth access token (for registration; secret)")
+	s(&c.AccessTokenSecret, EnvAccessTokenSecret, "bot's OAuth access token secret (for registration; secret)")
+	s(&c.BearerToken, EnvBearerToken, "app-only bearer token (for registration; secret)")
+	c.Queue.Flags(fs)
+}
+
+func flagName(env string) string { return strings.ToLower(strings.ReplaceAll(env, "_", "-")) }
+
+// WithDefaults returns c with every empty field that has a default filled in.
+func (c Config) WithDefaults() Config {
+	if c.Addr == "" {
+		if c.Port != "" {
+			c.Addr = ":" + c.Port
+		} else {
+			c.Addr = DefaultAddr
+		}
+	}
+	if c.Path == "" {
+		c.Path = DefaultPath
+	}
+	if c.APIBase == "" {
+		c.APIBase = DefaultAPIBase
+	}
+	if c.Queue.Backend == "" {
+		c.Queue.Backend = queueopen.DefaultBackend
+	}
+	if c.Queue.Name == "" {
+		c.Queue.Name = queueopen.DefaultName
+	}
+	if c.Queue.Path == "" && c.Queue.Backend == queueopen.BackendSQLite {
+		c.Queue.Path = queueopen.DefaultPath
+	}
+	if c.SpoolDir == "" {
+		c.SpoolDir = defaultSpoolDir(c.Queue)
+	}
+	return c
+}
+
+func defaultSpoolDir(q queueopen.Env) string {
+	if q.Backend == queueopen.BackendSQLite {
+		return filepath.Join(filepath.Dir(q.Path), "moetron-spool")
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "moetron", "spool")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "moetron", "spool")
+	}
+	return filepath.Join(os.TempDir(), "moetron-spool")
+}
+
+// Registers reports whether the server registers its webhook with X at
+// start-up (URL is set).
+func (c Config) Registers() bool { return c.URL != "" }
+
+// Validate reports every problem of c at once in one error wrapping
+// ErrConfig: first the missing required variables, by name, then the
+// malformed ones. It never shows a secret's value.
+func (c Config) Validate() error {
+	c = c.WithDefaults()
+	var missing, bad []string
+	need := func(v, env string) {
+		if strings.TrimSpace(v) == "" {
+			missing = append(missing, env)
+		}
+	}
+	need(c.ConsumerSecret, EnvConsumerSecret)
+	need(c.BotUserID, EnvBotUserID)
+	if c.URL != "" {
+		need(c.ConsumerKey, EnvConsumerKey)
+		need(c.AccessToken, EnvAccessToken)
+		need(c.AccessTokenSecret, EnvAccessTokenSecret)
+		need(c.BearerToken, EnvBearerToken)
+	}
+	if c.BotUserID != "" && !isDecimal(c.BotUserID) {
+		bad = append(bad, fmt.Sprintf("%s %q is not a decimal user id", EnvBotUserID, c.BotUserID))
+	}
+	if !strings.HasPrefix(c.Path, "/") || strings.ContainsAny(c.Path, " ?#{}") {
+		bad = append(bad, fmt.Sprintf("%s %q must be a path starting with / (no spaces, ? or #)", EnvPath, c.Path))
+	} else if reserved[c.Path] {
+		bad = append(bad, fmt.Sprintf("%s %q collides with the server's own endpoints", EnvPath, c.Path))
+	}
+	if c.Port != "" && !isDecimal(c.Port) {
+		bad = append(bad, fmt.Sprintf("%s %q is not a port number", EnvPort, c.Port))
+	}
+	if c.URL != "" {
+		if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad = append(bad, fmt.Sprintf("%s %q is not an http(s) URL", EnvURL, c.URL))
+		}
+	}
+	if u, err := url.Parse(c.APIBase); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		bad = append(bad, fmt.Sprintf("%s %q is not an http(s) URL", EnvAPIBase, c.APIBase))
+	}
+	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr {
+		bad = append(bad, fmt.Sprintf("%s equals %s (%s); leave it empty to serve /metrics on the main listener", EnvMetricsAddr, EnvAddr, c.Addr))
+	}
+	if err := c.Queue.Validate(); err != nil {
+		bad = append(bad, strings.TrimPrefix(err.Error(), queueopen.ErrConfig.Error()+": "))
+	}
+	var parts []string
+	if len(missing) > 0 {
+		parts = append(parts, "missing "+strings.Join(missing, ", "))
+	}
+	parts = append(parts, bad...)
+	if len(parts) > 0 {
+		return fmt.Errorf("%w: %s", ErrConfig, strings.Join(parts, "; "))
+	}
+	return nil
+}
+
+var reserved = map[string]bool{"/": true, "/healthz": true, "/readyz": true, "/metrics": true}
+
+// String describes c for a start-up log line. Secrets show only as "set" or
+// "unset".
+func (c Config) String() string {
+	c = c.WithDefaults()
+	set := func(v string) string {
+		if v == "" {
+			return "unset"
+		}
+		return "set"
+	}
+	metrics := c.MetricsAddr
+	if metrics == "" {
+		metrics = c.Addr
+	}
+	return fmt.Sprintf("addr=%s path=%s metrics=%s bot_user_id=%s consumer_secret=%s queue={%s} spool=%s url=%q api_base=%s",
+		c.Addr, c.Path, metrics, c.BotUserID, set(c.ConsumerSecret), c.Queue, c.SpoolDir, c.URL, c.APIBase)
+}
+
+func isDecimal(s string) bool {
+	if s == "" || len(s) > 20 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,51 @@
+// Package webhookserver is the webhook half of the bot as a ready server: it
+// reads the configuration, opens the queue and the spool, and serves X's
+// webhook next to health, readiness and metrics endpoints, so that a binary
+// (examples/webhook, examples/demo) or a user's own main only loads a Config
+// and calls Serve.
+//
+// # Endpoints
+//
+//	WEBHOOK_PATH (default /webhook)  GET: CRC challenge; POST: deliveries
+//	                                 (events.Handler calling intake.Handle)
+//	GET /healthz                     200 while the process serves
+//	GET /readyz                      200 when the queue answers, else 503
+//	GET /metrics                     Prometheus, here or on METRICS_ADDR
+//
+// The metrics are intake.Metrics (requests by outcome, signature failures,
+// events by kind, filter decisions including duplicates, jobs enqueued by
+// where, enqueue latency, spool drains), moetron_webhook_registration_ok,
+// and the Go and process collectors unless Options.Registry is given.
+//
+// # Configuration
+//
+// Config holds the design's names; FromEnv reads them and Config.Flags binds
+// each to a flag (-x-consumer-secret, -bot-user-id, -webhook-addr, ...).
+// X_CONSUMER_SECRET and BOT_USER_ID are required; Validate names every
+// missing variable in one error and never shows a secret. WEBHOOK_ADDR
+// defaults to :8080, or :$PORT when PORT is set. The queue settings are
+// queueopen's (QUEUE_BACKEND, QUEUE_NAME, QUEUE_PATH,
+// AZURE_STORAGE_CONNECTION_STRING). SPOOL_DIR defaults to "moetron-spool"
+// next to the SQLite queue file, else to a state directory.
+//
+// When WEBHOOK_URL is set (with X_BEARER_TOKEN and the four OAuth values),
+// Serve runs a webhooks.Monitor once the listener is up: its first check
+// registers the URL (X's CRC round trip reaches this server), subscribes the
+// bot, and then it re-checks every 15 minutes, re-validating, re-subscribing
+// and asking X to replay what was missed since intake.LastEvent. A failed
+// check is logged and retried at the next tick; it does not stop the server.
+//
+// # Serving
+//
+// Serve runs http.Servers with ReadHeaderTimeout, ReadTimeout, WriteTimeout,
+// IdleTimeout and MaxHeaderBytes set (see the constants); the POST body
+// limit is the events handler's (Options.MaxBodyBytes, default 1 MiB). When
+// its context ends it stops accepting, lets requests in flight finish (at
+// most ShutdownTimeout), stops the spool drainer and closes the spool and
+// the queue. Only main handles signals: pass it a signal.NotifyContext.
+//
+//	cfg := webhookserver.FromEnv()
+//	srv, err := webhookserver.New(ctx, cfg, &webhookserver.Options{Logger: log})
+//	if err != nil { ... }
+//	err = srv.Serve(ctx)
+package webhookserver

@@ -1,0 +1,367 @@
+package webhookserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/moetron/moetron/events"
+	"github.com/moetron/moetron/filter"
+	"github.com/moetron/moetron/intake"
+	"github.com/moetron/moetron/queue"
+	"github.com/moetron/moetron/queue/queueopen"
+	"github.com/moetron/moetron/webhooks"
+)
+
+// Timeouts and limits of the HTTP servers Serve runs. X expects a CRC answer
+// well under 3 s and a delivery answer within a few seconds; a POST is
+// answered once its jobs are durable (one enqueue, at most the intake's
+// EnqueueTimeout, or one fsync).
+const (
+	ReadHeaderTimeout = 5 * time.Second
+	ReadTimeout       = 10 * time.Second
+	WriteTimeout      = 15 * time.Second
+	IdleTimeout       = 60 * time.Second
+	MaxHeaderBytes    = 64 << 10
+	// ReadyTimeout bounds the queue check of /readyz.
+	ReadyTimeout = 2 * time.Second
+	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
+	ShutdownTimeout = 20 * time.Second
+)
+
+// Options are the optional parts of New; nil means the zero value.
+type Options struct {
+	// Queue receives the jobs. Nil means open Config.Queue with
+	// queueopen; the server then closes it in Close.
+	Queue queue.Queue
+	// Filter decides which events are jobs. Nil means the default command
+	// table for Config.BotUserID.
+	Filter *filter.Filter
+	// Notify is called after jobs reach the queue (a same-process
+	// queue.Consumer's Wake).
+	Notify func()
+	// Registry collects the metrics served on /metrics. Nil means a new
+	// registry with the Go and process collectors.
+	Registry *prometheus.Registry
+	// MaxBodyBytes caps a POST body; zero means events.DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// HTTPClient makes the calls to X (registration, self-check). Nil means
+	// a client with a 30 s timeout.
+	HTTPClient *http.Client
+	// MonitorInterval is the time between webhook self-checks when
+	// Config.URL is set. Zero means webhooks.DefaultMonitorInterval (15 min).
+	MonitorInterval time.Duration
+	// OnWebhookCheck, if set, is called after every webhook check (the first
+	// one registers and subscribes), e.g. to wait for the registration.
+	OnWebhookCheck func(webhooks.Status, error)
+	// Logger; nil means no logging.
+	Logger *slog.Logger
+}
+
+// Server is a webhook server: the events handler feeding an intake,
+// health and readiness checks and Prometheus metrics, served with timeouts
+// and shut down gracefully.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	client  *http.Client
+	opened  *queueopen.Opened // non-nil when the server opened the queue
+	intake  *intake.Intake
+	metrics *intake.Metrics
+	mux     *http.ServeMux
+	metricH http.Handler
+
+	monitor         *webhooks.Monitor // nil without Config.URL
+	monitorInterval time.Duration
+	onWebhookCheck  func(webhooks.Status, error)
+	webhookOK       prometheus.Gauge
+
+	mu        sync.Mutex
+	ln, mln   net.Listener
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New validates cfg, opens the queue (unless opts gives one) and the spool,
+// and builds the handlers. Call Listen and Serve to run it, or mount Handler
+// yourself; either way Close it.
+func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.WithDefaults()
+	if opts == nil {
+		opts = &Options{}
+	}
+	s := &Server{cfg: cfg, log: opts.Logger, client: opts.HTTPClient,
+		monitorInterval: opts.MonitorInterval, onWebhookCheck: opts.OnWebhookCheck}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.client == nil {
+		s.client = &http.Client{Timeout: 30 * time.Second}
+	}
+	reg := opts.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	f := opts.Filter
+	if f == nil {
+		var err error
+		if f, err = filter.New(filter.Config{BotUserID: cfg.BotUserID, Logger: opts.Logger}); err != nil {
+			return nil, fmt.Errorf("webhookserver: %w", err)
+		}
+	}
+	q := opts.Queue
+	if q == nil {
+		o, err := queueopen.Open(ctx, cfg.Queue, &queueopen.Options{Logger: opts.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("webhookserver: %w", err)
+		}
+		s.opened, q = o, o.Queue
+	}
+	s.metrics = intake.NewMetrics(reg)
+	s.webhookOK = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "moetron_webhook_registration_ok",
+		Help: "1 when the last webhook check found the webhook valid and the bot subscribed (only with WEBHOOK_URL).",
+	})
+	reg.MustRegister(s.webhookOK)
+	in, err := intake.New(intake.Config{
+		Queue: q, Filter: f, SpoolDir: cfg.SpoolDir, Notify: opts.Notify,
+		Metrics: s.metrics, Logger: opts.Logger,
+	})
+	if err != nil {
+		s.closeQueue()
+		return nil, fmt.Errorf("webhookserver: %w", err)
+	}
+	s.intake = in
+	h, err := events.NewHandler(events.HandlerConfig{
+		Secrets:      append([]string{cfg.ConsumerSecret}, cfg.PreviousSecrets...),
+		MaxBodyBytes: opts.MaxBodyBytes,
+		Callback:     in.Handle,
+		Logger:       opts.Logger,
+		OnSignatureFailure: func(*http.Request, error) {
+			s.metrics.SignatureFailures.Inc()
+		},
+		OnOutcome: func(_ context.Context, o events.Outcome) {
+			s.metrics.Requests.WithLabelValues(o.Reason).Inc()
+		},
+	})
+	if err != nil {
+		in.Close()
+		s.closeQueue()
+		return nil, fmt.Errorf("webhookserver: %w", err)
+	}
+	if cfg.Registers() {
+		if s.monitor, err = s.newMonitor(); err != nil {
+			in.Close()
+			s.closeQueue()
+			return nil, fmt.Errorf("webhookserver: webhook registration: %w", err)
+		}
+	}
+	s.metricH = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+	s.mux = http.NewServeMux()
+	s.mux.Handle(cfg.Path, h)
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	s.mux.HandleFunc("GET /readyz", s.ready)
+	if cfg.MetricsAddr == "" {
+		s.mux.Handle("GET /metrics", s.metricH)
+	}
+	return s, nil
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), ReadyTimeout)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := s.intake.Ready(ctx); err != nil {
+		s.log.Warn("readiness check failed", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "queue unavailable\n")
+		return
+	}
+	io.WriteString(w, "ok\n")
+}
+
+// Config returns the configuration, defaults filled in.
+func (s *Server) Config() Config { return s.cfg }
+
+// Handler serves the webhook path, /healthz, /readyz and, unless
+// MetricsAddr is set, /metrics.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// MetricsHandler serves the Prometheus metrics.
+func (s *Server) MetricsHandler() http.Handler { return s.metricH }
+
+// Intake returns the intake that stores the jobs (for LastEvent, Drain).
+func (s *Server) Intake() *intake.Intake { return s.intake }
+
+// Metrics returns the server's Prometheus collectors.
+func (s *Server) Metrics() *intake.Metrics { return s.metrics }
+
+// Listen opens the listener on Config.Addr and, if set, the one on
+// Config.MetricsAddr, so that Addr reports the real address (useful with
+// port 0) before Serve runs.
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("webhookserver: listen on %s: %w", s.cfg.Addr, err)
+	}
+	if s.cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", s.cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("webhookserver: listen on %s for metrics: %w", s.cfg.MetricsAddr, err)
+		}
+		s.mln = mln
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the address of the main listener (nil before Listen).
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// MetricsAddr is the address of the metrics listener (nil when /metrics is
+// served on the main listener, or before Listen).
+func (s *Server) MetricsAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mln == nil {
+		return nil
+	}
+	return s.mln.Addr()
+}
+
+// NewHTTPServer returns an http.Server for h with the package's timeouts
+// and header limit.
+func NewHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Serve runs the server until ctx ends (calling Listen first if needed):
+// the HTTP listeners, the spool drainer and, with Config.URL, the webhook
+// registration and its periodic self-check. When ctx ends it stops
+// accepting, waits up to ShutdownTimeout for requests in flight, stops the
+// drainer and closes the server. It returns nil after a clean shutdown.
+func (s *Server) Serve(ctx context.Context) error {
+	defer s.Close()
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	ln, mln := s.ln, s.mln
+	s.mu.Unlock()
+
+	srvs := []*http.Server{NewHTTPServer(s.mux, s.log)}
+	lns := []net.Listener{ln}
+	if mln != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", s.metricH)
+		srvs = append(srvs, NewHTTPServer(mux, s.log))
+		lns = append(lns, mln)
+	}
+
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	errc := make(chan error, len(srvs)+2)
+	var wg sync.WaitGroup
+	for i, srv := range srvs {
+		wg.Go(func() {
+			if err := srv.Serve(lns[i]); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("webhookserver: serving on %s: %w", lns[i].Addr(), err)
+			}
+		})
+	}
+	wg.Go(func() {
+		if err := s.intake.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("spool drainer stopped", "err", err)
+		}
+	})
+	if s.monitor != nil {
+		wg.Go(func() { s.manageWebhook(bg) })
+	}
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	s.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	defer cancel()
+	for _, srv := range srvs {
+		if serr := srv.Shutdown(sctx); serr != nil {
+			err = errors.Join(err, fmt.Errorf("webhookserver: shutdown: %w", serr))
+			srv.Close()
+		}
+	}
+	stopBG()
+	wg.Wait()
+	return errors.Join(err, s.Close())
+}
+
+// Close closes the listeners, the spool and the queue if the server opened
+// it. Spooled jobs stay on disk for the next start. It is safe to call more
+// than once.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		for _, l := range []net.Listener{s.ln, s.mln} {
+			if l != nil {
+				l.Close()
+			}
+		}
+		s.mu.Unlock()
+		var errs []error
+		if err := s.intake.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("webhookserver: closing spool: %w", err))
+		}
+		if err := s.closeQueue(); err != nil {
+			errs = append(errs, fmt.Errorf("webhookserver: closing queue: %w", err))
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+func (s *Server) closeQueue() error {
+	if s.opened == nil {
+		return nil
+	}
+	return s.opened.Close()
+}
