@@ -1,0 +1,410 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/moetron/moetron/filter"
+	"github.com/moetron/moetron/imagegen"
+	"github.com/moetron/moetron/queue"
+	"github.com/moetron/moetron/reply"
+)
+
+// Defaults of Config.
+const (
+	DefaultReadBackMargin  = 2 * time.Minute
+	DefaultRateLimitWait   = 15 * time.Minute
+	DefaultMaxUsageCapWait = 24 * time.Hour
+)
+
+// ErrConfig is wrapped by every error of New.
+var ErrConfig = errors.New("worker: invalid config")
+
+// Generator renders one image. *imagegen.Generator satisfies it; concurrent
+// calls are batched by the generator, not by the worker.
+type Generator interface {
+	Generate(ctx context.Context, req imagegen.Request) (*imagegen.Image, error)
+}
+
+// Replier answers on X. *reply.Client satisfies it.
+type Replier interface {
+	ReplyWithImage(ctx context.Context, tweetID, text string, img []byte) (*reply.Tweet, error)
+	DMWithImage(ctx context.Context, userID, text string, img []byte) (*reply.DM, error)
+	FindReply(ctx context.Context, botUserID, inReplyToTweetID string, since time.Time) (tweetID string, found bool, err error)
+	FindDM(ctx context.Context, participantID string, since time.Time, match func(text string) bool) (eventID string, found bool, err error)
+	Text(f reply.Fields) (string, error)
+}
+
+// Config configures a Worker. Generator, Replier and BotUserID are
+// required; every other zero value means the default written next to it.
+type Config struct {
+	// Generator renders the images (an *imagegen.Generator). Required.
+	Generator Generator
+	// Replier posts the replies and DMs (a *reply.Client). Required.
+	Replier Replier
+	// BotUserID is the bot's user id (BOT_USER_ID), whose timeline the
+	// read-back searches. Required, decimal.
+	BotUserID string
+	// Table parses queue messages (filter.Table.ParseJob); nil means
+	// filter.DefaultTable(). It must agree with the webhook's table for
+	// messages that carry only text.
+	Table *filter.Table
+	// Commands maps a job's command to a seed rule and psi; nil means
+	// imagegen.DefaultCommands(). The job id is the seed key, so rand and
+	// mess regenerate the same image when a job is redelivered.
+	Commands *imagegen.Commands
+	// Format is the image format sent to X: imagegen.FormatPNG (also the
+	// empty value) or imagegen.FormatJPEG.
+	Format imagegen.Format
+	// ReadBackMargin is subtracted from a job's received_at (else the
+	// message's insertion time) to bound the read-back search, allowing
+	// for clock skew between the webhook, the queue and X. 0 means
+	// DefaultReadBackMargin.
+	ReadBackMargin time.Duration
+	// RateLimitWait is how long a rate-limited job waits when X gave no
+	// reset time. 0 means DefaultRateLimitWait.
+	RateLimitWait time.Duration
+	// MaxUsageCapWait: a usage-capped job whose cap resets within this
+	// long waits for the reset like a rate-limited one; otherwise (or with
+	// no reset time) the job ends. 0 means DefaultMaxUsageCapWait; a
+	// negative value ends every usage-capped job.
+	MaxUsageCapWait time.Duration
+	// Logger gets one record per job (Info for replies, Warn or Error for
+	// failures). nil discards.
+	Logger *slog.Logger
+	// Metrics are updated for every job; nil means none.
+	Metrics *Metrics
+	// Now is the clock for rate-limit waits and read-back bounds; nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// Worker runs jobs: it implements queue.Handler for a queue.Consumer. It is
+// safe for concurrent use; run it with a Consumer concurrency of at least
+// the generator's batch size so that jobs are generated together.
+type Worker struct {
+	cfg  Config
+	gen  Generator
+	x    Replier
+	tab  *filter.Table
+	cmds *imagegen.Commands
+	log  *slog.Logger
+	met  *Metrics
+	now  func() time.Time
+}
+
+var _ queue.Handler = (*Worker)(nil)
+
+// New validates cfg, fills its defaults and returns a Worker. Errors wrap
+// ErrConfig and name every problem.
+func New(cfg Config) (*Worker, error) {
+	var probs []string
+	if cfg.Generator == nil {
+		probs = append(probs, "Generator is required")
+	}
+	if cfg.Replier == nil {
+		probs = append(probs, "Replier is required")
+	}
+	if !decimal(cfg.BotUserID) {
+		probs = append(probs, fmt.Sprintf("BotUserID %q is not a decimal user id", cfg.BotUserID))
+	}
+	switch cfg.Format {
+	case "", imagegen.FormatPNG, imagegen.FormatJPEG:
+	default:
+		probs = append(probs, fmt.Sprintf("Format %q is not png or jpeg", cfg.Format))
+	}
+	if cfg.ReadBackMargin < 0 || cfg.RateLimitWait < 0 {
+		probs = append(probs, "ReadBackMargin and RateLimitWait must not be negative")
+	}
+	if len(probs) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrConfig, joinProblems(probs))
+	}
+	if cfg.Table == nil {
+		cfg.Table = filter.DefaultTable()
+	}
+	if cfg.Commands == nil {
+		cfg.Commands = imagegen.DefaultCommands()
+	}
+	if cfg.ReadBackMargin == 0 {
+		cfg.ReadBackMargin = DefaultReadBackMargin
+	}
+	if cfg.RateLimitWait == 0 {
+		cfg.RateLimitWait = DefaultRateLimitWait
+	}
+	if cfg.MaxUsageCapWait == 0 {
+		cfg.MaxUsageCapWait = DefaultMaxUsageCapWait
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Worker{cfg: cfg, gen: cfg.Generator, x: cfg.Replier, tab: cfg.Table, cmds: cfg.Commands,
+		log: cfg.Logger, met: cfg.Metrics, now: cfg.Now}, nil
+}
+
+func decimal(s string) bool {
+	if s == "" || len(s) > 20 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func joinProblems(p []string) string {
+	var b bytes.Buffer
+	for i, s := range p {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+// marks are the worker's own fields in a job message, next to the job's.
+type marks struct {
+	// Done is the id of the reply post or DM event: the job is answered and
+	// only its deletion is pending.
+	Done string `json:"done,omitempty"`
+	// Redelivered says an earlier attempt may have answered: read back
+	// before answering. Set on deferral, whose copy starts at dequeue
+	// count 0.
+	Redelivered bool `json:"redelivered,omitempty"`
+}
+
+func readMarks(body []byte) marks {
+	var mk marks
+	if b := bytes.TrimSpace(body); len(b) > 0 && b[0] == '{' {
+		_ = json.Unmarshal(b, &mk) // a malformed body has no marks; ParseJob reports it
+	}
+	return mk
+}
+
+// markedBody is the job's message with mk's fields added.
+func markedBody(job filter.Job, mk marks) ([]byte, error) {
+	b, err := job.Body()
+	if err != nil {
+		return nil, err
+	}
+	extra, err := json.Marshal(mk)
+	if err != nil || len(extra) <= 2 || len(b) < 2 || b[len(b)-1] != '}' {
+		return b, err
+	}
+	out := make([]byte, 0, len(b)+len(extra))
+	out = append(out, b[:len(b)-1]...)
+	out = append(out, ',')
+	return append(out, extra[1:]...), nil
+}
+
+// Handle runs the job in m; see the package documentation for what each
+// result means to the Consumer.
+func (w *Worker) Handle(ctx context.Context, m *queue.Message) error {
+	job, err := w.tab.ParseJob(m.Body)
+	if err != nil {
+		return w.invalid(m, "", err)
+	}
+	log := w.log.With("job", job.ID, "msg_id", m.ID, "command", job.Command)
+	mk := readMarks(m.Body)
+	if mk.Done != "" {
+		w.met.outcome(OutcomeAlreadyReplied)
+		log.Info("job already answered; deleting", "outcome", OutcomeAlreadyReplied, "reply_id", mk.Done)
+		return nil
+	}
+	req, err := w.cmds.Request(job.Command, job.Args, job.ID)
+	if err != nil {
+		return w.invalid(m, job.ID, err)
+	}
+	req.Format = w.cfg.Format
+	text, err := w.text(job, req.Seed, log)
+	if err != nil {
+		return w.invalid(m, job.ID, err)
+	}
+	d := queue.DeliveryFrom(ctx)
+	attempt := m.DequeueCount
+	if d != nil {
+		attempt = d.Attempt()
+	}
+	if attempt > 1 || mk.Redelivered {
+		id, found, err := w.find(ctx, job, m, text)
+		if err != nil {
+			return w.xFailed(ctx, log, job, "read-back", err)
+		}
+		if found {
+			w.markDone(ctx, log, job, id)
+			w.met.outcome(OutcomeAlreadyReplied)
+			log.Info("redelivered job was answered before; deleting", "outcome", OutcomeAlreadyReplied,
+				"reply_id", id, "attempt", attempt)
+			return nil
+		}
+	}
+
+	start := w.now()
+	img, err := w.gen.Generate(ctx, req)
+	w.met.generated(w.now().Sub(start).Seconds())
+	if err != nil {
+		w.met.outcome(OutcomeFailed)
+		log.Warn("image generation failed", "outcome", OutcomeFailed, "err", err)
+		if errors.Is(err, imagegen.ErrBadRequest) {
+			return queue.Permanent(fmt.Errorf("worker: generating image for %s: %w", job.ID, err))
+		}
+		return fmt.Errorf("worker: generating image for %s: %w", job.ID, err)
+	}
+
+	start = w.now()
+	id, err := w.send(ctx, job, text, img.Data)
+	w.met.replied(w.now().Sub(start).Seconds())
+	if err != nil {
+		return w.xFailed(ctx, log, job, "reply", err)
+	}
+	w.markDone(ctx, log, job, id)
+	w.met.outcome(OutcomeReplied)
+	log.Info("replied", "outcome", OutcomeReplied, "reply_id", id, "seed", req.Seed, "attempt", attempt)
+	return nil
+}
+
+// text renders the reply text. A screen name the template refuses (not an
+// X handle) is left out rather than failing the job.
+func (w *Worker) text(job filter.Job, seed uint32, log *slog.Logger) (string, error) {
+	f := reply.Fields{MsgType: string(job.MsgType), Seed: uint64(seed), Command: job.Command,
+		Args: job.Args, ScreenName: job.ScreenName, JobID: job.ID}
+	s, err := w.x.Text(f)
+	if err != nil && f.ScreenName != "" && errors.Is(err, reply.ErrInvalidInput) {
+		log.Debug("screen name refused by the template; replying without it", "err", err)
+		f.ScreenName = ""
+		s, err = w.x.Text(f)
+	}
+	if err != nil {
+		return "", fmt.Errorf("worker: rendering reply text: %w", err)
+	}
+	return s, nil
+}
+
+// find asks X whether the job was answered already.
+func (w *Worker) find(ctx context.Context, job filter.Job, m *queue.Message, text string) (string, bool, error) {
+	since := job.ReceivedAt
+	if since.IsZero() {
+		since = m.InsertedAt
+	}
+	if !since.IsZero() {
+		since = since.Add(-w.cfg.ReadBackMargin)
+	}
+	if job.MsgType == filter.KindDM {
+		return w.x.FindDM(ctx, job.UserID, since, reply.SameText(text))
+	}
+	return w.x.FindReply(ctx, w.cfg.BotUserID, job.RespondID, since)
+}
+
+// send posts the reply or DM and returns its id.
+func (w *Worker) send(ctx context.Context, job filter.Job, text string, img []byte) (string, error) {
+	if job.MsgType == filter.KindDM {
+		dm, err := w.x.DMWithImage(ctx, job.UserID, text, img)
+		if err != nil {
+			return "", err
+		}
+		return dm.EventID, nil
+	}
+	t, err := w.x.ReplyWithImage(ctx, job.RespondID, text, img)
+	if err != nil {
+		return "", err
+	}
+	return t.ID, nil
+}
+
+// markDone writes the done marker into the message, keeping the lease, so
+// that a crash before the Consumer's delete does not answer twice. Failing
+// to write it is not a failure of the job: the read-back on redelivery
+// covers it.
+func (w *Worker) markDone(ctx context.Context, log *slog.Logger, job filter.Job, id string) {
+	d := queue.DeliveryFrom(ctx)
+	if d == nil {
+		return
+	}
+	body, err := markedBody(job, marks{Done: id})
+	if err == nil {
+		err = d.Replace(context.WithoutCancel(ctx), body)
+	}
+	if err != nil {
+		log.Warn("could not mark the job done; a redelivery will read back", "reply_id", id, "err", err)
+	}
+}
+
+// invalid ends a job that can never run: the Consumer poisons it, keeping
+// the message and the reason.
+func (w *Worker) invalid(m *queue.Message, jobID string, err error) error {
+	w.met.outcome(OutcomeInvalid)
+	w.log.Warn("invalid job; poisoning", "outcome", OutcomeInvalid, "msg_id", m.ID, "job", jobID, "err", err)
+	return queue.Permanent(err)
+}
+
+// xFailed decides what an error from X means for the job.
+func (w *Worker) xFailed(ctx context.Context, log *slog.Logger, job filter.Job, op string, err error) error {
+	var unc *reply.UncertainError
+	switch {
+	case errors.Is(err, reply.ErrUsageCapped):
+		reset, ok := reply.RateLimitReset(err)
+		if ok && w.cfg.MaxUsageCapWait > 0 && reset.Sub(w.now()) <= w.cfg.MaxUsageCapWait {
+			return w.deferJob(ctx, log, job, op, err, reset)
+		}
+		w.met.outcome(OutcomePermanentXError)
+		log.Error("X usage cap reached; job dropped", "outcome", OutcomePermanentXError, "op", op,
+			"reset", reset, "err", err)
+		return nil
+	case errors.Is(err, reply.ErrRateLimited):
+		reset, _ := reply.RateLimitReset(err)
+		return w.deferJob(ctx, log, job, op, err, reset)
+	case errors.Is(err, reply.ErrDuplicateContent), errors.Is(err, reply.ErrNotAllowed), errors.Is(err, reply.ErrNotFound):
+		w.met.outcome(OutcomePermanentXError)
+		log.Warn("X refused the reply for good; job ends", "outcome", OutcomePermanentXError, "op", op, "err", err)
+		return nil
+	case errors.As(err, &unc), reply.IsRetryable(err), errors.Is(err, reply.ErrUnauthorized),
+		ctx.Err() != nil:
+		// Uncertain: the read-back on redelivery settles it. Unauthorized:
+		// the credentials may be fixed before the job is poisoned.
+		w.met.outcome(OutcomeFailed)
+		log.Warn("reply failed; will retry", "outcome", OutcomeFailed, "op", op, "err", err)
+		return fmt.Errorf("worker: %s for %s: %w", op, job.ID, err)
+	default:
+		// A local refusal (text or image too large, bad request): sending
+		// again cannot help; poison keeps the job for inspection.
+		w.met.outcome(OutcomeFailed)
+		log.Error("reply refused; poisoning", "outcome", OutcomeFailed, "op", op, "err", err)
+		return queue.Permanent(fmt.Errorf("worker: %s for %s: %w", op, job.ID, err))
+	}
+}
+
+// deferJob puts a rate-limited job back until X's reset. The job is first
+// marked for read-back, since the deferred copy starts at dequeue count 0.
+func (w *Worker) deferJob(ctx context.Context, log *slog.Logger, job filter.Job, op string, err error, reset time.Time) error {
+	delay := w.cfg.RateLimitWait
+	if !reset.IsZero() {
+		delay = reset.Sub(w.now()) + time.Second // x-rate-limit-reset has whole seconds
+	}
+	delay = max(delay, time.Second)
+	if d := queue.DeliveryFrom(ctx); d != nil {
+		body, merr := markedBody(job, marks{Redelivered: true})
+		if merr == nil {
+			merr = d.Replace(ctx, body)
+		}
+		if merr != nil {
+			w.met.outcome(OutcomeFailed)
+			log.Warn("could not mark a rate-limited job for read-back; retrying normally", "op", op, "err", merr)
+			return fmt.Errorf("worker: %s for %s: %w (marking: %v)", op, job.ID, err, merr)
+		}
+	}
+	w.met.outcome(OutcomeRateLimited)
+	log.Warn("rate limited by X; job put back until the reset", "outcome", OutcomeRateLimited, "op", op,
+		"retry_in", delay, "reset", reset)
+	return queue.RetryAfter(err, delay)
+}
