@@ -9,8 +9,8 @@
 //     vector works;
 //   - input "psi": float32 [N], the truncation value: it scales the latent's
 //     contribution and the spatial frequency, so 0.55 ("rand") gives calmer
-//     images and 1.0 ("mess") busier ones; psi 0 gives one image for every
-//     latent;
+//     images and 1.0 ("mess") busier ones; at psi 0 all latents share one
+//     pattern and differ only in palette;
 //   - output "image": float32 [N, 3, Size, Size] (NCHW) in [-1, 1];
 //   - N is dynamic (dim_param "N"); the metadata_props moetron.z, moetron.psi,
 //     moetron.image, moetron.zdim, moetron.layout, moetron.range and
@@ -22,11 +22,18 @@
 //
 // Architecture: every pixel's coordinates x, y in [-1, 1] and r = sqrt(x²+y²)
 // go through a coordinate layer and three hidden layers (sin, tanh, sin) of
-// Hidden units; each layer's units get a gain 1+tanh(zA) and a bias zB
-// computed from the psi-scaled latent, in the way StyleGAN modulates its
-// convolutions; a last layer maps to three tanh colour channels. The grid is
-// computed in the graph from one 512-value coordinate vector, so the file is
-// small (see Model).
+// Hidden (24) units. The coordinate weights are a fixed vector plus a
+// projection of the psi-scaled latent, so each seed gets its own orientations
+// and scales; every layer's units get a gain 1+tanh(zA) and a bias b+zB from
+// the same latent, in the way StyleGAN modulates its convolutions. A last
+// layer gives three tanh channels read as luma and chroma (its bias, the
+// palette, comes from the unscaled latent, so a seed keeps its colours across
+// psi), turned into RGB by a fixed matrix and clipped to [-1, 1]. The pixel
+// grid is computed in the graph from one 512-value coordinate vector, so the
+// file is about 150 KB.
+//
+// Speed: about 160 ms for one 512x512 image on ONNX Runtime's CPU provider
+// with 2 cores (BenchmarkGenerate512).
 //
 // The weights come from a fixed seed through a platform-independent
 // generator. cppn.onnx is regenerated, byte for byte, by

@@ -70,7 +70,8 @@ func Build(c Config) ([]byte, error) {
 	g.Int64Init("shape_n11h", []int64{4}, []int64{-1, 1, 1, H})
 	g.Scalar("one", 1)
 
-	// The latent, scaled by psi: psi 0 gives every seed the same image.
+	// The latent, scaled by psi: at psi 0 every seed has the same shapes
+	// (only the palette, which reads the unscaled latent, still differs).
 	psi1 := g.Op("Reshape", "psi", "shape_n1")
 	psi4 := g.Op("Reshape", "psi", "shape_n111")
 	zs := g.Op("Mul", "z", psi1)
@@ -90,8 +91,7 @@ func Build(c Config) ([]byte, error) {
 
 	// Coordinate layer: x, y and r = sqrt(x²+y²), each times a weight
 	// vector, with a latent gain and bias, and a frequency that grows
-	// with psi (calm at 0.55, busy at 1).
-	// Each coordinate's weights are a fixed vector plus a projection of
+	// with psi (calm at 0.55, busy at 1). Each coordinate's weights are a fixed vector plus a projection of
 	// the latent, so every seed gets its own orientations and scales.
 	coordW := func(name string, base, fromZ float64) string {
 		w := g.FloatInit("w"+name, []int64{H}, rng.fill(c.Hidden, base))
