@@ -1,0 +1,24 @@
+// Package e2e holds moetron's end-to-end tests: the real webhook and worker
+// binaries (examples/webhook, examples/worker), built once by TestMain,
+// run as separate processes against the fake X of package xfake and a real
+// queue (a SQLite file, or Azure Storage Queue on Azurite).
+//
+// The tests play X: xfake signs and delivers Account Activity events to the
+// webhook over loopback, the worker answers through xfake's API, and the
+// assertions read xfake's ledger (RepliesTo, DMsTo, Uploads): exactly one
+// reply with an image per command, whatever was killed on the way.
+//
+// What runs where:
+//
+//   - go test ./e2e: everything, including the crash tests (the worker killed
+//     with SIGKILL twenty times, the webhook killed and Azurite stopped mid
+//     stream). A few minutes on two cores.
+//   - go test -short ./e2e: the happy paths and the protocol checks only.
+//
+// Tests that need something missing skip and say what: the binaries (when
+// examples/webhook or examples/worker do not build), ONNX Runtime (ORT_LIB or
+// the library scripts/ort-lib.sh fetches), Azurite (MOETRON_AZURITE_BIN for a
+// private instance, MOETRON_AZURITE for the shared one).
+//
+// Every process listens on 127.0.0.1 only; every wait is bounded.
+package e2e
