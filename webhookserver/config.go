@@ -221,7 +221,7 @@ func (c Config) Validate() error {
 	if u, err := url.Parse(c.APIBase); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		bad = append(bad, fmt.Sprintf("%s %q is not an http(s) URL", EnvAPIBase, c.APIBase))
 	}
-	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr {
+	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0") {
 		bad = append(bad, fmt.Sprintf("%s equals %s (%s); leave it empty to serve /metrics on the main listener", EnvMetricsAddr, EnvAddr, c.Addr))
 	}
 	if err := c.Queue.Validate(); err != nil {

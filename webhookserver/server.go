@@ -58,6 +58,10 @@ type Options struct {
 	// HTTPClient makes the calls to X (registration, self-check). Nil means
 	// a client with a 30 s timeout.
 	HTTPClient *http.Client
+	// Listener, if set, is the main listener (Config.Addr is then not
+	// listened on), e.g. one opened early so that WEBHOOK_URL can name its
+	// port. The server closes it.
+	Listener net.Listener
 	// MonitorInterval is the time between webhook self-checks when
 	// Config.URL is set. Zero means webhooks.DefaultMonitorInterval (15 min).
 	MonitorInterval time.Duration
@@ -88,6 +92,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	ln, mln   net.Listener
+	listened  bool
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -103,7 +108,7 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	s := &Server{cfg: cfg, log: opts.Logger, client: opts.HTTPClient,
+	s := &Server{cfg: cfg, log: opts.Logger, client: opts.HTTPClient, ln: opts.Listener,
 		monitorInterval: opts.MonitorInterval, onWebhookCheck: opts.OnWebhookCheck}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -213,18 +218,21 @@ func (s *Server) Intake() *intake.Intake { return s.intake }
 // Metrics returns the server's Prometheus collectors.
 func (s *Server) Metrics() *intake.Metrics { return s.metrics }
 
-// Listen opens the listener on Config.Addr and, if set, the one on
-// Config.MetricsAddr, so that Addr reports the real address (useful with
-// port 0) before Serve runs.
+// Listen opens the listener on Config.Addr (unless Options.Listener gave
+// one) and, if set, the one on Config.MetricsAddr, so that Addr reports the
+// real address (useful with port 0) before Serve runs.
 func (s *Server) Listen() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ln != nil {
+	if s.listened {
 		return nil
 	}
-	ln, err := net.Listen("tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("webhookserver: listen on %s: %w", s.cfg.Addr, err)
+	ln := s.ln
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
+			return fmt.Errorf("webhookserver: listen on %s: %w", s.cfg.Addr, err)
+		}
 	}
 	if s.cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", s.cfg.MetricsAddr)
@@ -234,7 +242,7 @@ func (s *Server) Listen() error {
 		}
 		s.mln = mln
 	}
-	s.ln = ln
+	s.ln, s.listened = ln, true
 	return nil
 }
 

@@ -1,0 +1,105 @@
+package webhookserver_test
+
+import (
+	"errors"
+	"flag"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/moetron/moetron/queue/queueopen"
+	"github.com/moetron/moetron/webhookserver"
+)
+
+func queueEnvMem() queueopen.Env { return queueopen.Env{Backend: queueopen.BackendMem} }
+
+func lookup(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestValidateNamesEveryMissingValue(t *testing.T) {
+	err := webhookserver.Config{}.Validate()
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, webhookserver.ErrConfig))
+	assert.Contains(t, err.Error(), "missing X_CONSUMER_SECRET, BOT_USER_ID")
+
+	err = webhookserver.Config{ConsumerSecret: "s3cr3t-value", BotUserID: "12", URL: "https://bot.example.com/webhook"}.Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "missing X_CONSUMER_KEY, X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET, X_BEARER_TOKEN")
+	assert.NotContains(t, err.Error(), "s3cr3t-value")
+}
+
+func TestValidateMalformed(t *testing.T) {
+	good := webhookserver.Config{ConsumerSecret: "s3cr3t-value", BotUserID: "12", Queue: queueEnvMem()}
+	require.NoError(t, good.Validate())
+	for name, c := range map[string]func(*webhookserver.Config){
+		"BOT_USER_ID":   func(c *webhookserver.Config) { c.BotUserID = "@moetronbot" },
+		"WEBHOOK_PATH":  func(c *webhookserver.Config) { c.Path = "webhook" },
+		"collides":      func(c *webhookserver.Config) { c.Path = "/healthz" },
+		"PORT":          func(c *webhookserver.Config) { c.Port = "eighty" },
+		"WEBHOOK_URL":   func(c *webhookserver.Config) { c.URL = "ftp://x"; c.ConsumerKey, c.AccessToken, c.AccessTokenSecret, c.BearerToken = "a", "b", "c", "d" },
+		"X_API_BASE":    func(c *webhookserver.Config) { c.APIBase = "api.x.com" },
+		"METRICS_ADDR":  func(c *webhookserver.Config) { c.Addr, c.MetricsAddr = ":9000", ":9000" },
+		"QUEUE_BACKEND": func(c *webhookserver.Config) { c.Queue.Backend = "redis" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := good
+			c(&cfg)
+			err := cfg.Validate()
+			require.Error(t, err)
+			assert.True(t, errors.Is(err, webhookserver.ErrConfig))
+			assert.NotContains(t, err.Error(), "s3cr3t-value")
+			if name != "collides" {
+				assert.Contains(t, err.Error(), name)
+			}
+		})
+	}
+}
+
+func TestDefaultsAndPort(t *testing.T) {
+	c := webhookserver.FromLookup(lookup(nil)).WithDefaults()
+	assert.Equal(t, ":8080", c.Addr)
+	assert.Equal(t, "/webhook", c.Path)
+	assert.Equal(t, "https://api.x.com", c.APIBase)
+	assert.Equal(t, "sqlite", c.Queue.Backend)
+	assert.Equal(t, "moetron-spool", c.SpoolDir)
+
+	c = webhookserver.FromLookup(lookup(map[string]string{"PORT": "9999"})).WithDefaults()
+	assert.Equal(t, ":9999", c.Addr)
+	c = webhookserver.FromLookup(lookup(map[string]string{"PORT": "9999", "WEBHOOK_ADDR": "127.0.0.1:1"})).WithDefaults()
+	assert.Equal(t, "127.0.0.1:1", c.Addr, "WEBHOOK_ADDR wins over PORT")
+	c = webhookserver.FromLookup(lookup(map[string]string{"QUEUE_PATH": "/var/lib/bot/q.db"})).WithDefaults()
+	assert.Equal(t, "/var/lib/bot/moetron-spool", c.SpoolDir)
+	c = webhookserver.FromLookup(lookup(map[string]string{"QUEUE_BACKEND": "azure", "XDG_STATE_HOME": "/x"}))
+	t.Setenv("XDG_STATE_HOME", "/state")
+	assert.Equal(t, "/state/moetron/spool", c.WithDefaults().SpoolDir)
+}
+
+func TestFlagsOverrideEnvironment(t *testing.T) {
+	c := webhookserver.FromLookup(lookup(map[string]string{
+		"X_CONSUMER_SECRET": "from-env", "BOT_USER_ID": "1", "WEBHOOK_PATH": "/env", "QUEUE_NAME": "envq",
+	}))
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	c.Flags(fs)
+	require.NoError(t, fs.Parse([]string{"-bot-user-id", "42", "-webhook-path", "/flag", "-queue-backend", "mem", "-metrics-addr", ":9100"}))
+	assert.Equal(t, "from-env", c.ConsumerSecret)
+	assert.Equal(t, "42", c.BotUserID)
+	assert.Equal(t, "/flag", c.Path)
+	assert.Equal(t, "envq", c.Queue.Name)
+	assert.Equal(t, "mem", c.Queue.Backend)
+	assert.Equal(t, ":9100", c.MetricsAddr)
+	for _, name := range []string{"x-consumer-secret", "webhook-addr", "port", "webhook-url", "spool-dir", "x-api-base", "x-bearer-token", "queue-path"} {
+		assert.NotNil(t, fs.Lookup(name), name)
+	}
+}
+
+func TestStringHidesSecrets(t *testing.T) {
+	c := webhookserver.Config{ConsumerSecret: "s3cr3t-value", BotUserID: "12", BearerToken: "b34r3r",
+		AccessTokenSecret: "ats-value", Queue: queueopen.Env{Backend: "azure", ConnectionString: "AccountKey=k3y"}}
+	s := c.String()
+	for _, secret := range []string{"s3cr3t-value", "b34r3r", "ats-value", "k3y"} {
+		assert.NotContains(t, s, secret)
+	}
+	assert.Contains(t, s, "consumer_secret=set")
+}

@@ -1,0 +1,409 @@
+package webhookserver_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/moetron/moetron/crc"
+	"github.com/moetron/moetron/events"
+	"github.com/moetron/moetron/events/eventstest"
+	"github.com/moetron/moetron/filter"
+	"github.com/moetron/moetron/queue"
+	"github.com/moetron/moetron/queue/mem"
+	"github.com/moetron/moetron/webhooks"
+	"github.com/moetron/moetron/webhookserver"
+	"github.com/moetron/moetron/xfake"
+)
+
+const secret = "test-consumer-secret"
+
+// downQueue is a queue that can be switched off: every call then fails
+// with queue.ErrUnavailable, as an unreachable Azure queue would.
+type downQueue struct {
+	queue.Queue
+	down atomic.Bool
+}
+
+func (q *downQueue) Len(ctx context.Context) (int, error) {
+	if q.down.Load() {
+		return 0, fmt.Errorf("test queue switched off: %w", queue.ErrUnavailable)
+	}
+	return q.Queue.Len(ctx)
+}
+
+func (q *downQueue) Enqueue(ctx context.Context, body []byte, o *queue.EnqueueOptions) (*queue.Message, error) {
+	if q.down.Load() {
+		return nil, fmt.Errorf("test queue switched off: %w", queue.ErrUnavailable)
+	}
+	return q.Queue.Enqueue(ctx, body, o)
+}
+
+func baseConfig(t *testing.T) webhookserver.Config {
+	return webhookserver.Config{
+		ConsumerSecret: secret,
+		BotUserID:      eventstest.BotUserID,
+		Addr:           "127.0.0.1:0",
+		SpoolDir:       t.TempDir(),
+		Queue:          queueEnvMem(),
+	}
+}
+
+func newServer(t *testing.T, cfg webhookserver.Config, opts *webhookserver.Options) (*webhookserver.Server, *downQueue) {
+	t.Helper()
+	mq, err := mem.New("jobs", nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { mq.Close() })
+	q := &downQueue{Queue: mq}
+	if opts == nil {
+		opts = &webhookserver.Options{}
+	}
+	opts.Queue = q
+	srv, err := webhookserver.New(context.Background(), cfg, opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Close() })
+	return srv, q
+}
+
+func serve(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func receiveJobs(t *testing.T, q queue.Queue) []filter.Job {
+	t.Helper()
+	ms, err := q.Receive(context.Background(), 32, time.Minute)
+	require.NoError(t, err)
+	var jobs []filter.Job
+	for _, m := range ms {
+		j, err := filter.DefaultTable().ParseJob(m.Body)
+		require.NoError(t, err)
+		jobs = append(jobs, j)
+	}
+	return jobs
+}
+
+func TestCRC(t *testing.T) {
+	srv, _ := newServer(t, baseConfig(t), nil)
+	w := serve(srv.Handler(), httptest.NewRequest("GET", "/webhook?crc_token=abc123", nil))
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.Contains(t, w.Body.String(), crc.ResponseToken(secret, "abc123"))
+
+	w = serve(srv.Handler(), httptest.NewRequest("GET", "/webhook?crc_token=%3Cscript%3E", nil))
+	assert.Equal(t, http.StatusBadRequest, w.Code, "a token that is not token-shaped is refused")
+}
+
+func TestSignedPostEnqueuesJob(t *testing.T) {
+	srv, q := newServer(t, baseConfig(t), nil)
+	body := eventstest.Fixture("mention_moerand")
+	w := serve(srv.Handler(), eventstest.SignedRequest(t, secret, body))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+
+	jobs := receiveJobs(t, q)
+	require.Len(t, jobs, 1)
+	assert.Equal(t, filter.CommandRand, jobs[0].Command)
+	assert.Equal(t, filter.KindTweet, jobs[0].MsgType)
+
+	// The same delivery again is answered 200 and suppressed as a duplicate.
+	w = serve(srv.Handler(), eventstest.SignedRequest(t, secret, body))
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.Empty(t, receiveJobs(t, q))
+}
+
+func TestCustomPath(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.Path = "/x/hook"
+	srv, q := newServer(t, cfg, nil)
+	body := eventstest.Fixture("dm_moerand")
+	assert.Equal(t, http.StatusNotFound, serve(srv.Handler(), eventstest.SignedRequest(t, secret, body)).Code)
+	r := eventstest.SignedRequest(t, secret, body)
+	r.URL.Path = "/x/hook"
+	require.Equal(t, http.StatusOK, serve(srv.Handler(), r).Code)
+	jobs := receiveJobs(t, q)
+	require.Len(t, jobs, 1)
+	assert.Equal(t, filter.KindDM, jobs[0].MsgType)
+}
+
+func TestRejections(t *testing.T) {
+	srv, q := newServer(t, baseConfig(t), &webhookserver.Options{MaxBodyBytes: 4096})
+	body := eventstest.Fixture("mention_moerand")
+
+	bad := eventstest.SignedRequest(t, "another-secret", body)
+	assert.Equal(t, http.StatusForbidden, serve(srv.Handler(), bad).Code)
+
+	missing := httptest.NewRequest("POST", "/webhook", bytes.NewReader(body))
+	assert.Equal(t, http.StatusUnauthorized, serve(srv.Handler(), missing).Code)
+
+	big := append([]byte(`{"pad":"`), bytes.Repeat([]byte("a"), 8192)...)
+	big = append(big, `"}`...)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, serve(srv.Handler(), eventstest.SignedRequest(t, secret, big)).Code)
+
+	assert.Equal(t, http.StatusMethodNotAllowed, serve(srv.Handler(), httptest.NewRequest("PUT", "/webhook", nil)).Code)
+	assert.Empty(t, receiveJobs(t, q), "no rejected request may enqueue")
+}
+
+func TestDefaultBodyLimit(t *testing.T) {
+	srv, _ := newServer(t, baseConfig(t), nil)
+	big := append([]byte(`{"pad":"`), bytes.Repeat([]byte("a"), events.DefaultMaxBodyBytes)...)
+	big = append(big, `"}`...)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, serve(srv.Handler(), eventstest.SignedRequest(t, secret, big)).Code)
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	srv, q := newServer(t, baseConfig(t), nil)
+	w := serve(srv.Handler(), httptest.NewRequest("GET", "/healthz", nil))
+	assert.Equal(t, http.StatusOK, w.Code)
+
+	w = serve(srv.Handler(), httptest.NewRequest("GET", "/readyz", nil))
+	assert.Equal(t, http.StatusOK, w.Code)
+
+	q.down.Store(true)
+	w = serve(srv.Handler(), httptest.NewRequest("GET", "/readyz", nil))
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+	assert.NotContains(t, w.Body.String(), "switched off", "queue errors stay in the log")
+	assert.Equal(t, http.StatusOK, serve(srv.Handler(), httptest.NewRequest("GET", "/healthz", nil)).Code,
+		"liveness does not depend on the queue")
+
+	q.down.Store(false)
+	assert.Equal(t, http.StatusOK, serve(srv.Handler(), httptest.NewRequest("GET", "/readyz", nil)).Code)
+}
+
+func TestQueueDownSpools(t *testing.T) {
+	srv, q := newServer(t, baseConfig(t), nil)
+	q.down.Store(true)
+	w := serve(srv.Handler(), eventstest.SignedRequest(t, secret, eventstest.Fixture("mention_moemess")))
+	require.Equal(t, http.StatusOK, w.Code, "a spooled job is durable")
+	q.down.Store(false)
+	n, err := srv.Intake().Drain(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	jobs := receiveJobs(t, q)
+	require.Len(t, jobs, 1)
+	assert.Equal(t, filter.CommandMess, jobs[0].Command)
+}
+
+func metricsText(t *testing.T, h http.Handler) string {
+	t.Helper()
+	w := serve(h, httptest.NewRequest("GET", "/metrics", nil))
+	require.Equal(t, http.StatusOK, w.Code)
+	return w.Body.String()
+}
+
+func TestMetrics(t *testing.T) {
+	srv, _ := newServer(t, baseConfig(t), nil)
+	h := srv.Handler()
+	body := eventstest.Fixture("mention_moerand")
+	serve(h, eventstest.SignedRequest(t, secret, body))
+	serve(h, eventstest.SignedRequest(t, secret, body))
+	serve(h, eventstest.SignedRequest(t, secret, eventstest.Fixture("retweet_of_command")))
+	serve(h, eventstest.SignedRequest(t, "wrong", body))
+
+	text := metricsText(t, h)
+	for _, want := range []string{
+		`moetron_webhook_requests_total{outcome="ok"} 3`,
+		`moetron_webhook_requests_total{outcome="bad_signature"} 1`,
+		`moetron_webhook_signature_failures_total 1`,
+		`moetron_webhook_events_total{kind="tweet_create_events"} 3`,
+		`moetron_webhook_decisions_total{reason="job"} 1`,
+		`moetron_webhook_decisions_total{reason="duplicate"} 1`,
+		`moetron_webhook_decisions_total{reason="retweet"} 1`,
+		`moetron_webhook_jobs_enqueued_total{where="queue"} 1`,
+		`moetron_webhook_enqueue_seconds_count 1`,
+		`go_goroutines`,
+	} {
+		assert.Contains(t, text, want)
+	}
+	assert.NotContains(t, text, secret)
+}
+
+func TestServeSeparateMetricsAndShutdown(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.MetricsAddr = "127.0.0.1:0"
+	srv, q := newServer(t, cfg, nil)
+	require.NoError(t, srv.Listen())
+	base := "http://" + srv.Addr().String()
+	mbase := "http://" + srv.MetricsAddr().String()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+
+	body := eventstest.Fixture("mention_moename")
+	req, err := http.NewRequest("POST", base+"/webhook", bytes.NewReader(body))
+	require.NoError(t, err)
+	require.NoError(t, crc.SignRequest(req, secret))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Len(t, receiveJobs(t, q), 1)
+
+	resp, err = http.Get(base + "/metrics")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "with METRICS_ADDR, /metrics is not on the main listener")
+	resp, err = http.Get(mbase + "/metrics")
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Contains(t, string(b), `moetron_webhook_requests_total{outcome="ok"} 1`)
+
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after its context ended")
+	}
+	_, err = net.DialTimeout("tcp", srv.Addr().String(), time.Second)
+	assert.Error(t, err, "listener still open after shutdown")
+}
+
+func TestShutdownWaitsForInFlight(t *testing.T) {
+	mq, err := mem.New("jobs", nil)
+	require.NoError(t, err)
+	defer mq.Close()
+	slow := &slowQueue{Queue: mq, entered: make(chan struct{}), release: make(chan struct{})}
+	cfg := baseConfig(t)
+	srv, err := webhookserver.New(context.Background(), cfg, &webhookserver.Options{Queue: slow})
+	require.NoError(t, err)
+	require.NoError(t, srv.Listen())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+
+	req, err := http.NewRequest("POST", "http://"+srv.Addr().String()+"/webhook",
+		bytes.NewReader(eventstest.Fixture("mention_moerand")))
+	require.NoError(t, err)
+	require.NoError(t, crc.SignRequest(req, secret))
+	status := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			status <- 0
+			return
+		}
+		resp.Body.Close()
+		status <- resp.StatusCode
+	}()
+	<-slow.entered
+	cancel() // shutdown starts while the POST waits in Enqueue
+	select {
+	case <-done:
+		t.Fatal("Serve returned before the request in flight finished")
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(slow.release)
+	assert.Equal(t, http.StatusOK, <-status)
+	require.NoError(t, <-done)
+	n, err := mq.Len(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+}
+
+type slowQueue struct {
+	queue.Queue
+	entered, release chan struct{}
+	once             atomic.Bool
+}
+
+func (q *slowQueue) Enqueue(ctx context.Context, body []byte, o *queue.EnqueueOptions) (*queue.Message, error) {
+	if q.once.CompareAndSwap(false, true) {
+		close(q.entered)
+	}
+	<-q.release
+	return q.Queue.Enqueue(ctx, body, o)
+}
+
+func TestRegistersWithX(t *testing.T) {
+	x := xfake.Start(t, xfake.Config{})
+	xc := x.Config()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	cfg := baseConfig(t)
+	cfg.ConsumerSecret = xc.ConsumerSecret
+	cfg.BotUserID = xc.BotUserID
+	cfg.URL = "http://" + ln.Addr().String() + "/webhook"
+	cfg.APIBase = x.URL()
+	cfg.ConsumerKey, cfg.AccessToken, cfg.AccessTokenSecret, cfg.BearerToken =
+		xc.ConsumerKey, xc.AccessToken, xc.AccessTokenSecret, xc.BearerToken
+
+	checked := make(chan error, 4)
+	srv, q := newServer(t, cfg, &webhookserver.Options{Listener: ln,
+		OnWebhookCheck: func(st webhooks.Status, err error) {
+			if err == nil && !(st.Valid && st.Subscribed) {
+				err = fmt.Errorf("check ended with %+v", st)
+			}
+			checked <- err
+		}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	select {
+	case err := <-checked:
+		require.NoError(t, err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("no webhook check within 15 s")
+	}
+	hooks := x.Webhooks()
+	require.Len(t, hooks, 1)
+	assert.Equal(t, cfg.URL, hooks[0].URL)
+	assert.True(t, hooks[0].Valid, "registered after a real CRC round trip")
+	assert.Equal(t, []string{xc.BotUserID}, hooks[0].Subscriptions)
+	assert.Contains(t, metricsText(t, srv.Handler()), "moetron_webhook_registration_ok 1")
+
+	p := x.SeedPost(xfake.Post{Text: "@" + xc.BotScreenName + " moename sakura", AuthorID: "2244994945"})
+	payload, err := x.MentionPayload(p, xfake.Sender{UserID: "2244994945", ScreenName: "alice"})
+	require.NoError(t, err)
+	status, err := x.Deliver(context.Background(), payload)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status)
+	jobs := receiveJobs(t, q)
+	require.Len(t, jobs, 1)
+	assert.Equal(t, "sakura", jobs[0].Args)
+	assert.Equal(t, p.ID, jobs[0].RespondID)
+}
+
+func TestRegistrationConfigErrorsAtNew(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.URL = "https://bot.example.com/webhook"
+	cfg.BearerToken = "bearer with space"
+	cfg.ConsumerKey, cfg.AccessToken, cfg.AccessTokenSecret = "k", "t", "ts"
+	mq, err := mem.New("jobs", nil)
+	require.NoError(t, err)
+	defer mq.Close()
+	_, err = webhookserver.New(context.Background(), cfg, &webhookserver.Options{Queue: mq})
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, webhooks.ErrInvalidConfig), err)
+	assert.NotContains(t, err.Error(), "bearer with space")
+}
+
+func TestNewOpensQueueFromConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := baseConfig(t)
+	cfg.Queue.Backend, cfg.Queue.Path = "sqlite", dir+"/q.db"
+	cfg.SpoolDir = ""
+	srv, err := webhookserver.New(context.Background(), cfg, nil)
+	require.NoError(t, err)
+	assert.Equal(t, dir+"/moetron-spool", srv.Config().SpoolDir)
+	w := serve(srv.Handler(), eventstest.SignedRequest(t, secret, eventstest.Fixture("mention_moerand")))
+	require.Equal(t, http.StatusOK, w.Code)
+	require.NoError(t, srv.Close())
+	require.NoError(t, srv.Close(), "Close twice")
+	assert.True(t, strings.HasSuffix(srv.Config().Queue.Path, "q.db"))
+}
