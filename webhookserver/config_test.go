@@ -34,11 +34,14 @@ func TestValidateMalformed(t *testing.T) {
 	good := webhookserver.Config{ConsumerSecret: "s3cr3t-value", BotUserID: "12", Queue: queueEnvMem()}
 	require.NoError(t, good.Validate())
 	for name, c := range map[string]func(*webhookserver.Config){
-		"BOT_USER_ID":   func(c *webhookserver.Config) { c.BotUserID = "@moetronbot" },
-		"WEBHOOK_PATH":  func(c *webhookserver.Config) { c.Path = "webhook" },
-		"collides":      func(c *webhookserver.Config) { c.Path = "/healthz" },
-		"PORT":          func(c *webhookserver.Config) { c.Port = "eighty" },
-		"WEBHOOK_URL":   func(c *webhookserver.Config) { c.URL = "ftp://x"; c.ConsumerKey, c.AccessToken, c.AccessTokenSecret, c.BearerToken = "a", "b", "c", "d" },
+		"BOT_USER_ID":  func(c *webhookserver.Config) { c.BotUserID = "@moetronbot" },
+		"WEBHOOK_PATH": func(c *webhookserver.Config) { c.Path = "webhook" },
+		"collides":     func(c *webhookserver.Config) { c.Path = "/healthz" },
+		"PORT":         func(c *webhookserver.Config) { c.Port = "eighty" },
+		"WEBHOOK_URL": func(c *webhookserver.Config) {
+			c.URL = "ftp://x"
+			c.ConsumerKey, c.AccessToken, c.AccessTokenSecret, c.BearerToken = "a", "b", "c", "d"
+		},
 		"X_API_BASE":    func(c *webhookserver.Config) { c.APIBase = "api.x.com" },
 		"METRICS_ADDR":  func(c *webhookserver.Config) { c.Addr, c.MetricsAddr = ":9000", ":9000" },
 		"QUEUE_BACKEND": func(c *webhookserver.Config) { c.Queue.Backend = "redis" },
