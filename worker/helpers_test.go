@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/moetron/moetron/filter"
@@ -72,7 +72,7 @@ func (g *countingGen) Calls() int {
 // rig is one worker under test: a fake X, a reply client, a mem queue and
 // its poison queue.
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	x      *xfake.Server
 	client *reply.Client
 	gen    *countingGen
@@ -89,7 +89,7 @@ type rigOpts struct {
 	now     func() time.Time // nil: time.Now
 }
 
-func newRig(t *testing.T, o rigOpts) *rig {
+func newRig(t testing.TB, o rigOpts) *rig {
 	t.Helper()
 	r := &rig{t: t}
 	r.x = xfake.Start(t, xfake.Config{})
@@ -174,7 +174,9 @@ func (r *rig) waitEmpty() {
 }
 
 func (r *rig) outcome(o string) int {
-	return int(testutil.ToFloat64(r.met.Jobs.WithLabelValues(o)))
+	var m dto.Metric
+	require.NoError(r.t, r.met.Jobs.WithLabelValues(o).Write(&m))
+	return int(m.GetCounter().GetValue())
 }
 
 func tweetJob(respondID string) filter.Job {
