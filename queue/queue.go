@@ -126,3 +126,32 @@ func CheckBody(body []byte) error {
 	}
 	return nil
 }
+
+// ValidateName reports whether name is a valid Azure Storage queue name: 3 to
+// 63 characters of lowercase ASCII letters, digits and hyphens, starting and
+// ending with a letter or digit, with no two hyphens in a row. The error
+// wraps ErrInvalidArgument.
+func ValidateName(name string) error {
+	bad := func(why string) error {
+		return fmt.Errorf("%w: queue name %q %s", ErrInvalidArgument, name, why)
+	}
+	if len(name) < 3 || len(name) > 63 {
+		return bad("must be 3 to 63 characters long")
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '-':
+			if i == 0 || i == len(name)-1 {
+				return bad("must start and end with a letter or digit")
+			}
+			if name[i-1] == '-' {
+				return bad("must not contain two hyphens in a row")
+			}
+		default:
+			return bad("may hold only lowercase letters, digits and hyphens")
+		}
+	}
+	return nil
+}

@@ -92,8 +92,8 @@ func New(cfg Config) (*Queue, error) {
 	if cfg.ConnectionString == "" {
 		return nil, errors.New("azure queue: connection string is required")
 	}
-	if err := validName(cfg.Name); err != nil {
-		return nil, err
+	if err := queue.ValidateName(cfg.Name); err != nil {
+		return nil, fmt.Errorf("azure queue: %w", err)
 	}
 	if cfg.Encoding != Text && cfg.Encoding != Base64 {
 		return nil, fmt.Errorf("azure queue: unknown encoding %d", cfg.Encoding)
@@ -148,21 +148,6 @@ func ExpandConnectionString(cs string) (string, error) {
 	}
 	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;QueueEndpoint=%s/%s;",
 		devAccount, devKey, endpoint, devAccount), nil
-}
-
-// validName checks Azure's queue naming rules so a bad name fails at New,
-// not on the first call.
-func validName(name string) error {
-	if len(name) < 3 || len(name) > 63 {
-		return fmt.Errorf("azure queue: name %q must be 3-63 characters", name)
-	}
-	for i, r := range name {
-		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' && i > 0 && i < len(name)-1 && name[i-1] != '-'
-		if !ok {
-			return fmt.Errorf("azure queue: name %q: only lowercase letters, digits and single inner hyphens", name)
-		}
-	}
-	return nil
 }
 
 // Name returns the queue's name.

@@ -74,10 +74,10 @@ func TestNewValidates(t *testing.T) {
 		want string
 	}{
 		{"no connection string", Config{Name: "jobs"}, "connection string is required"},
-		{"short name", Config{ConnectionString: "UseDevelopmentStorage=true", Name: "ab"}, "3-63"},
-		{"upper case", Config{ConnectionString: "UseDevelopmentStorage=true", Name: "Jobs"}, "lowercase"},
-		{"double hyphen", Config{ConnectionString: "UseDevelopmentStorage=true", Name: "a--b"}, "hyphens"},
-		{"trailing hyphen", Config{ConnectionString: "UseDevelopmentStorage=true", Name: "jobs-"}, "hyphens"},
+		{"short name", Config{ConnectionString: "UseDevelopmentStorage=true", Name: "ab"}, "3 to 63"},
+		{"upper case", Config{ConnectionString: "UseDevelopmentStorage=true", Name: "Jobs"}, "lowercase letters"},
+		{"double hyphen", Config{ConnectionString: "UseDevelopmentStorage=true", Name: "a--b"}, "two hyphens"},
+		{"trailing hyphen", Config{ConnectionString: "UseDevelopmentStorage=true", Name: "jobs-"}, "start and end"},
 		{"bad encoding", Config{ConnectionString: "UseDevelopmentStorage=true", Name: "jobs", Encoding: 7}, "encoding"},
 		{"garbage", Config{ConnectionString: "AccountKey=c2VjcmV0LWtleQ==", Name: "jobs"}, "invalid connection string"},
 	} {

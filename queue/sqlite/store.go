@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -135,7 +136,17 @@ func Open(path string, opts *Options) (*Store, error) {
 	ctx := context.Background()
 	conn, err := db.Conn(ctx)
 	if err == nil {
-		err = s.initSchema(ctx, conn)
+		// Switching to WAL and creating the schema can meet SQLITE_BUSY at
+		// once, without the busy handler, while another process opens the
+		// same new file: retry until the busy timeout.
+		deadline := time.Now().Add(o.BusyTimeout)
+		for {
+			err = s.initSchema(ctx, conn)
+			if !isBusy(err) || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(time.Duration(5+rand.IntN(20)) * time.Millisecond)
+		}
 		if err == nil {
 			s.w, err = newWriter(ctx, conn, o.MaxBatch, o.Logger)
 		}
@@ -154,7 +165,17 @@ func Open(path string, opts *Options) (*Store, error) {
 // the schema when the file is new.
 func (s *Store) initSchema(ctx context.Context, conn *sql.Conn) error {
 	// Look before changing anything, so a foreign database is left as it is.
-	if err := checkIdentity(ctx, conn); err != nil && !errors.Is(err, errEmpty) {
+	// The three reads share one read transaction: another process may be
+	// creating the schema right now, and reads from different snapshots
+	// would see its application_id unset but its tables present.
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		return err
+	}
+	err := checkIdentity(ctx, conn)
+	if _, cerr := conn.ExecContext(ctx, "COMMIT"); cerr != nil && err == nil {
+		err = cerr
+	}
+	if err != nil && !errors.Is(err, errEmpty) {
 		return err
 	}
 	var mode string
@@ -167,7 +188,7 @@ func (s *Store) initSchema(ctx context.Context, conn *sql.Conn) error {
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return err
 	}
-	err := checkIdentity(ctx, conn) // again, under the write lock
+	err = checkIdentity(ctx, conn) // again, under the write lock
 	if errors.Is(err, errEmpty) {
 		_, err = conn.ExecContext(ctx, schema+fmt.Sprintf("PRAGMA application_id=%d; PRAGMA user_version=%d;", applicationID, schemaVersion))
 		if err == nil {
@@ -212,7 +233,7 @@ func checkIdentity(ctx context.Context, conn *sql.Conn) error {
 // follows Azure's rules: 3 to 63 lowercase letters, digits and single
 // hyphens, starting and ending with a letter or digit.
 func (s *Store) Queue(name string) (*Queue, error) {
-	if err := validateName(name); err != nil {
+	if err := queue.ValidateName(name); err != nil {
 		return nil, err
 	}
 	return &Queue{s: s, name: name}, nil
@@ -232,6 +253,16 @@ func (s *Store) Close() error {
 
 // classify wraps SQLite errors that callers may act on in this package's and
 // the queue package's sentinels, keeping the original text.
+// isBusy reports whether err is SQLITE_BUSY or SQLITE_LOCKED.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	c := se.Code() & 0xff
+	return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+}
+
 func classify(err error) error {
 	if err == nil {
 		return nil
@@ -251,29 +282,4 @@ func classify(err error) error {
 		return fmt.Errorf("%w: database locked by another connection: %w", queue.ErrUnavailable, err)
 	}
 	return err
-}
-
-func validateName(name string) error {
-	bad := func(why string) error {
-		return fmt.Errorf("%w: queue name %q %s", queue.ErrInvalidArgument, name, why)
-	}
-	if len(name) < 3 || len(name) > 63 {
-		return bad("must be 3 to 63 characters long")
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-		case c == '-':
-			if i == 0 || i == len(name)-1 {
-				return bad("must start and end with a letter or digit")
-			}
-			if name[i-1] == '-' {
-				return bad("must not contain two hyphens in a row")
-			}
-		default:
-			return bad("may hold only lowercase letters, digits and hyphens")
-		}
-	}
-	return nil
 }
