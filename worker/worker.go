@@ -408,3 +408,12 @@ func (w *Worker) deferJob(ctx context.Context, log *slog.Logger, job filter.Job,
 		"retry_in", delay, "reset", reset)
 	return queue.RetryAfter(err, delay)
 }
+
+// GeneratorFunc adapts a function to Generator (a stand-in model in an
+// example or a test).
+type GeneratorFunc func(ctx context.Context, req imagegen.Request) (*imagegen.Image, error)
+
+// Generate calls f(ctx, req).
+func (f GeneratorFunc) Generate(ctx context.Context, req imagegen.Request) (*imagegen.Image, error) {
+	return f(ctx, req)
+}
