@@ -476,3 +476,41 @@ func (c *Client) ensure(ctx context.Context, url string, hooks []Webhook) (*Webh
 	}
 	return w, ensureRegistered, nil
 }
+
+// WebhookState is one webhook with its subscriptions, as Inspect reports it.
+type WebhookState struct {
+	Webhook
+	// Subscribers are the subscribed user ids (ListSubscriptions).
+	Subscribers []string
+	// BotSubscribed is CheckSubscription for the user of the OAuth 1.0a
+	// credentials; nil when the Client has none.
+	BotSubscribed *bool
+}
+
+// Inspect lists every webhook with its subscribers and, when the Client
+// holds user credentials, whether that user (the bot) is subscribed: the
+// "status" view of an operator tool.
+func (c *Client) Inspect(ctx context.Context) ([]WebhookState, error) {
+	hooks, err := c.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]WebhookState, 0, len(hooks))
+	for _, w := range hooks {
+		st := WebhookState{Webhook: w}
+		subs, err := c.ListSubscriptions(ctx, w.ID)
+		if err != nil {
+			return nil, err
+		}
+		st.Subscribers = subs.UserIDs
+		if c.HasUserAuth() {
+			ok, err := c.CheckSubscription(ctx, w.ID)
+			if err != nil {
+				return nil, err
+			}
+			st.BotSubscribed = &ok
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
