@@ -418,3 +418,32 @@ func TestRedirectNotFollowed(t *testing.T) {
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, http.StatusFound, ae.Status)
 }
+
+func TestInspect(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	w, err := e.client.Ensure(ctx, e.recv.URL())
+	require.NoError(t, err)
+
+	states, err := e.client.Inspect(ctx)
+	require.NoError(t, err)
+	require.Len(t, states, 1)
+	assert.Equal(t, w.ID, states[0].ID)
+	assert.Empty(t, states[0].Subscribers)
+	require.NotNil(t, states[0].BotSubscribed)
+	assert.False(t, *states[0].BotSubscribed)
+
+	require.NoError(t, e.client.EnsureSubscribed(ctx, w.ID))
+	states, err = e.client.Inspect(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []string{e.x.Bot().UserID}, states[0].Subscribers)
+	assert.True(t, *states[0].BotSubscribed)
+
+	bearerOnly := e.newClient(func(cfg *webhooks.Config) {
+		cfg.ConsumerKey, cfg.ConsumerSecret, cfg.AccessToken, cfg.AccessTokenSecret = "", "", "", ""
+	})
+	states, err = bearerOnly.Inspect(ctx)
+	require.NoError(t, err)
+	assert.Nil(t, states[0].BotSubscribed)
+	assert.Equal(t, []string{e.x.Bot().UserID}, states[0].Subscribers)
+}
