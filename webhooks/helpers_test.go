@@ -199,7 +199,6 @@ func jsonHandler(status int, body string, header map[string]string) http.Handler
 	}
 }
 
-
 func jsonDecode(r *http.Request, v any) error {
 	return json.NewDecoder(r.Body).Decode(v)
 }
