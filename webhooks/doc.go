@@ -22,6 +22,10 @@
 //	ListSubscriptions  GET    /2/account_activity/webhooks/:id/subscriptions/all/list
 //	Unsubscribe        DELETE /2/account_activity/webhooks/:id/subscriptions/:user_id/all
 //
+// Inspect combines List, ListSubscriptions and (with user credentials)
+// CheckSubscription into the "status" view an operator tool prints;
+// examples/register is such a tool.
+//
 // Ensure and EnsureSubscribed are the idempotent forms a deploy script
 // wants: Ensure reuses a webhook already registered for exactly the same URL
 // (re-validating it if X marked it invalid) and registers the URL only when
