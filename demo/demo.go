@@ -120,6 +120,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("demo: output directory: %w", err)
 	}
+	// Images of an earlier run would be mistaken for this one's.
+	old, _ := filepath.Glob(filepath.Join(cfg.OutDir, "[0-9][0-9]-*-seed*.*"))
+	for _, f := range old {
+		os.Remove(f)
+	}
 
 	// X.
 	x, err := xfake.New(xfake.Config{Logger: log.With("component", "xfake")})

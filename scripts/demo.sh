@@ -9,7 +9,6 @@ cd "$(dirname "$0")/.."
 ORT_LIB="${ORT_LIB:-$(bash scripts/ort-lib.sh)}"
 export ORT_LIB
 mkdir -p bin
-echo "demo: building examples/demo and examples/webhook" >&2
+echo "demo: building examples/demo" >&2
 go build -o bin/demo ./examples/demo
-go build -o bin/webhook ./examples/webhook
 exec bin/demo "$@"
