@@ -33,7 +33,10 @@
 // registers the URL (X's CRC round trip reaches this server), subscribes the
 // bot, and then it re-checks every 15 minutes, re-validating, re-subscribing
 // and asking X to replay what was missed since intake.LastEvent. A failed
-// check is logged and retried at the next tick; it does not stop the server.
+// check is logged and retried after FirstRetry (10 s), doubling up to the
+// interval, so a start-up while X is briefly down still registers soon; it
+// never stops the server. moetron_webhook_registration_ok shows the last
+// check's result.
 //
 // # Serving
 //

@@ -2,7 +2,7 @@ package webhookserver
 
 import (
 	"context"
-	"errors"
+	"time"
 
 	"github.com/moetron/moetron/webhooks"
 )
@@ -25,7 +25,6 @@ func (s *Server) newMonitor() (*webhooks.Monitor, error) {
 	return webhooks.NewMonitor(webhooks.MonitorConfig{
 		Client:    c,
 		URL:       s.cfg.URL,
-		Interval:  s.monitorInterval,
 		LastEvent: s.intake.LastEvent,
 		OnCheck:   s.onCheck,
 		Logger:    s.log,
@@ -44,11 +43,55 @@ func (s *Server) onCheck(st webhooks.Status, err error) {
 	}
 }
 
-// manageWebhook runs the monitor until ctx ends: its first check registers
-// the URL and subscribes the bot (a CRC round trip through this server, which
-// is listening by then); later checks repair what X lost.
+// FirstRetry is the wait after a failed webhook check; it doubles after each
+// further failure up to the monitor interval, so that a start-up while X (or
+// the network) is briefly unavailable does not leave the webhook unregistered
+// for a whole interval.
+const FirstRetry = 10 * time.Second
+
+// manageWebhook runs the monitor's checks until ctx ends: the first
+// registers the URL and subscribes the bot (a CRC round trip through this
+// server, which is listening by then); later ones repair what X lost.
+// Healthy checks repeat every interval, failed ones sooner (FirstRetry,
+// doubling).
 func (s *Server) manageWebhook(ctx context.Context) {
-	if err := s.monitor.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		s.log.Error("webhook monitor stopped", "err", err)
+	interval := s.monitorInterval
+	if interval <= 0 {
+		interval = webhooks.DefaultMonitorInterval
+	}
+	retry := s.monitorRetry
+	if retry <= 0 {
+		retry = FirstRetry
+	}
+	retry = min(retry, interval)
+	wait := retry
+	for {
+		st, err := s.monitor.Check(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		healthy := err == nil && st.Valid && st.Subscribed
+		attrs := []any{"webhook_id", st.WebhookID, "valid", st.Valid, "subscribed", st.Subscribed}
+		next := interval
+		switch {
+		case !healthy:
+			next, wait = wait, min(wait*2, interval)
+			s.log.Warn("webhook check failed", append(attrs, "err", err, "retry_in", next)...)
+		case st.Registered || st.Revalidated || st.Resubscribed || st.ReplayRequested:
+			wait = retry
+			s.log.Info("webhook set up", append(attrs, "registered", st.Registered, "revalidated", st.Revalidated,
+				"resubscribed", st.Resubscribed, "replay_requested", st.ReplayRequested)...)
+		default:
+			wait = retry
+			s.log.Debug("webhook healthy", attrs...)
+		}
+		s.onCheck(st, err)
+		t := time.NewTimer(next)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
 	}
 }

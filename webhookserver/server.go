@@ -65,6 +65,9 @@ type Options struct {
 	// MonitorInterval is the time between webhook self-checks when
 	// Config.URL is set. Zero means webhooks.DefaultMonitorInterval (15 min).
 	MonitorInterval time.Duration
+	// MonitorRetry is the wait after a failed check, doubling up to
+	// MonitorInterval. Zero means FirstRetry (10 s).
+	MonitorRetry time.Duration
 	// OnWebhookCheck, if set, is called after every webhook check (the first
 	// one registers and subscribes), e.g. to wait for the registration.
 	OnWebhookCheck func(webhooks.Status, error)
@@ -87,6 +90,7 @@ type Server struct {
 
 	monitor         *webhooks.Monitor // nil without Config.URL
 	monitorInterval time.Duration
+	monitorRetry    time.Duration
 	onWebhookCheck  func(webhooks.Status, error)
 	webhookOK       prometheus.Gauge
 
@@ -109,7 +113,7 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 		opts = &Options{}
 	}
 	s := &Server{cfg: cfg, log: opts.Logger, client: opts.HTTPClient, ln: opts.Listener,
-		monitorInterval: opts.MonitorInterval, onWebhookCheck: opts.OnWebhookCheck}
+		monitorInterval: opts.MonitorInterval, monitorRetry: opts.MonitorRetry, onWebhookCheck: opts.OnWebhookCheck}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

@@ -407,3 +407,55 @@ func TestNewOpensQueueFromConfig(t *testing.T) {
 	require.NoError(t, srv.Close(), "Close twice")
 	assert.True(t, strings.HasSuffix(srv.Config().Queue.Path, "q.db"))
 }
+
+func TestRegistrationRetriesWhileXIsDown(t *testing.T) {
+	x := xfake.Start(t, xfake.Config{})
+	xc := x.Config()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	cfg := baseConfig(t)
+	cfg.ConsumerSecret, cfg.BotUserID = xc.ConsumerSecret, xc.BotUserID
+	cfg.URL = "http://" + ln.Addr().String() + "/webhook"
+	cfg.APIBase = x.URL()
+	cfg.ConsumerKey, cfg.AccessToken, cfg.AccessTokenSecret, cfg.BearerToken =
+		xc.ConsumerKey, xc.AccessToken, xc.AccessTokenSecret, xc.BearerToken
+
+	x.Outage(time.Hour)
+	checks := make(chan error, 16)
+	srv, _ := newServer(t, cfg, &webhookserver.Options{Listener: ln, MonitorInterval: time.Hour, MonitorRetry: 100 * time.Millisecond,
+		OnWebhookCheck: func(st webhooks.Status, err error) {
+			if err == nil && !(st.Valid && st.Subscribed) {
+				err = fmt.Errorf("check ended with %+v", st)
+			}
+			checks <- err
+		}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	select {
+	case err := <-checks:
+		require.Error(t, err, "the first check must fail while X is down")
+	case <-time.After(15 * time.Second):
+		t.Fatal("no webhook check within 15 s")
+	}
+	assert.Contains(t, metricsText(t, srv.Handler()), "moetron_webhook_registration_ok 0")
+	x.EndOutage()
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case err := <-checks:
+			if err != nil {
+				continue
+			}
+			hooks := x.Webhooks()
+			require.Len(t, hooks, 1)
+			assert.True(t, hooks[0].Valid)
+			assert.Equal(t, []string{xc.BotUserID}, hooks[0].Subscriptions)
+			return
+		case <-deadline:
+			t.Fatal("the webhook was not registered after X came back")
+		}
+	}
+}
