@@ -19,6 +19,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -28,13 +29,17 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "webhook:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// run serves until ctx ends; it prints where it listens to stdout.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
 	cfg := webhookserver.FromEnv()
 	fs := flag.NewFlagSet("webhook", flag.ContinueOnError)
 	cfg.Flags(fs)
@@ -51,9 +56,6 @@ func run(args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
 	srv, err := webhookserver.New(ctx, cfg, &webhookserver.Options{Logger: log})
 	if err != nil {
 		return err
@@ -64,14 +66,14 @@ func run(args []string) error {
 	}
 	c := srv.Config()
 	log.Info("configuration", "config", c.String())
-	fmt.Printf("webhook: listening on %s (webhook %s, /healthz, /readyz", srv.Addr(), c.Path)
+	fmt.Fprintf(stdout, "webhook: listening on %s (webhook %s, /healthz, /readyz", srv.Addr(), c.Path)
 	if m := srv.MetricsAddr(); m != nil {
-		fmt.Printf("; /metrics on %s)\n", m)
+		fmt.Fprintf(stdout, "; /metrics on %s)\n", m)
 	} else {
-		fmt.Printf(", /metrics)\n")
+		fmt.Fprintf(stdout, ", /metrics)\n")
 	}
 	if c.Registers() {
-		fmt.Printf("webhook: registering %s with %s\n", c.URL, c.APIBase)
+		fmt.Fprintf(stdout, "webhook: registering %s with %s\n", c.URL, c.APIBase)
 	}
 	if err := srv.Serve(ctx); err != nil {
 		return err
