@@ -88,13 +88,14 @@ func needORT(t testing.TB) {
 // stack is one deployment of the bot: a fake X, the webhook and the worker
 // processes and their queue.
 type stack struct {
-	t       testing.TB
-	x       *xfake.Server
-	q       qconf
-	addr    string // the webhook's listen address
-	metrics string // the webhook's metrics address
-	webhook *proc
-	worker  *proc
+	t        testing.TB
+	x        *xfake.Server
+	q        qconf
+	addr     string // the webhook's listen address
+	metrics  string // the webhook's metrics address
+	wmetrics string // the worker's metrics address
+	webhook  *proc
+	worker   *proc
 
 	users atomic.Int64
 }
@@ -123,7 +124,7 @@ func newStack(t testing.TB, q qconf, o stackOptions) *stack {
 	if o.xcfg.DuplicateWindow == 0 {
 		o.xcfg.DuplicateWindow = time.Hour
 	}
-	s := &stack{t: t, q: q, x: xfake.Start(t, o.xcfg), addr: freeAddr(t), metrics: freeAddr(t)}
+	s := &stack{t: t, q: q, x: xfake.Start(t, o.xcfg), addr: freeAddr(t), metrics: freeAddr(t), wmetrics: freeAddr(t)}
 	cfg := s.x.Config()
 	spool := t.TempDir()
 	s.webhook = newProc(t, "webhook", webhookBin, withEnv(append(append(q.vars(),
@@ -147,7 +148,7 @@ func newStack(t testing.TB, q qconf, o stackOptions) *stack {
 			"X_ACCESS_TOKEN_SECRET="+cfg.AccessTokenSecret,
 			"X_API_BASE="+s.x.URL(),
 			"BOT_USER_ID="+cfg.BotUserID,
-			"METRICS_ADDR="+freeAddr(t),
+			"METRICS_ADDR="+s.wmetrics,
 			"DEVICE=cpu",
 			"LOG_LEVEL=debug",
 		), o.workerEnv...)...))
@@ -157,6 +158,12 @@ func newStack(t testing.TB, q qconf, o stackOptions) *stack {
 	}
 	return s
 }
+
+// webhookMetrics scrapes the webhook's /metrics.
+func (s *stack) webhookMetrics() metrics { return scrape(s.t, "http://"+s.metrics+"/metrics") }
+
+// workerMetrics scrapes the worker's /metrics.
+func (s *stack) workerMetrics() metrics { return scrape(s.t, "http://"+s.wmetrics+"/metrics") }
 
 // url is the webhook's public URL.
 func (s *stack) url() string { return "http://" + s.addr + "/webhook" }

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The project's benchmark command (make bench). It runs
+#   1. go run ./bench/ingest      webhook ingest vs a bare HMAC handler
+#   2. go run ./bench/queuebench  queue backends (an Azure row on Azurite)
+#   3. the Go benchmarks of crc, events, filter, imagegen, queue and worker
+# and prints their results as one report: the two programs' tables as they
+# print them, then one table of the Go benchmarks (package, benchmark,
+# ns/op, B/op, allocs/op and any custom metrics). Speeds are only compared
+# within a run: every ratio column divides by a reference measured in the
+# same run on the same machine.
+#
+# BENCHTIME (default 500ms) is passed to go test -benchtime; INGEST_D (default
+# 5s) is each ingest phase. The whole run takes a few minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BENCHTIME=${BENCHTIME:-500ms}
+INGEST_D=${INGEST_D:-5s}
+
+if [ -z "${ORT_LIB:-}" ] && [ -f scripts/ort-lib.sh ]; then
+  ORT_LIB=$(bash scripts/ort-lib.sh)
+  export ORT_LIB
+fi
+
+# Azurite for the Azure rows, unless one is already configured.
+if [ -z "${MOETRON_AZURITE:-}" ] && [ -f scripts/azurite.sh ]; then
+  # shellcheck source=/dev/null
+  source scripts/azurite.sh
+  if ! azurite_start; then
+    echo "bench: Azurite did not start; the Azure rows are left out" >&2
+  fi
+fi
+
+out=$(mktemp -d -t moetron-bench.XXXXXX)
+trap 'rm -rf "$out"; if declare -F azurite_stop >/dev/null; then azurite_stop; fi' EXIT
+
+status=0
+echo "bench: ingest (go run ./bench/ingest -d $INGEST_D)" >&2
+go run ./bench/ingest -d "$INGEST_D" >"$out/ingest.txt" 2>"$out/ingest.err" || {
+  status=1; echo "bench: bench/ingest failed:" >&2; cat "$out/ingest.err" >&2; }
+
+echo "bench: queue backends (go run ./bench/queuebench)" >&2
+go run ./bench/queuebench >"$out/queue.txt" 2>"$out/queue.err" || {
+  status=1; echo "bench: bench/queuebench failed:" >&2; cat "$out/queue.err" >&2; }
+
+pkgs=$(go list ./crc/... ./events/... ./filter/... ./imagegen/... ./queue/... ./worker/... 2>/dev/null)
+echo "bench: go test -run '^\$' -bench . -benchmem -benchtime $BENCHTIME (crc events filter imagegen queue worker)" >&2
+go test -run '^$' -bench . -benchmem -benchtime "$BENCHTIME" -timeout 8m $pkgs >"$out/go.txt" 2>&1 || {
+  status=1; echo "bench: go benchmarks failed:" >&2; grep -E '^(FAIL|---|panic|\s+\S+_test.go)' "$out/go.txt" >&2 || true; }
+
+echo
+echo "== moetron benchmarks ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(go env GOVERSION))"
+echo
+echo "-- webhook ingest (bench/ingest)"
+cat "$out/ingest.txt"
+echo
+echo "-- queue backends (bench/queuebench)"
+cat "$out/queue.txt"
+echo
+echo "-- Go benchmarks (-benchtime $BENCHTIME)"
+# Benchmark lines: name, iterations, then value/unit pairs. The package is
+# the last "pkg:" line seen before them.
+awk '
+  /^pkg: / { pkg = $2; sub(/^github.com\/moetron\/moetron\//, "", pkg); next }
+  /^Benchmark/ {
+    name = $1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$/, "", name)
+    ns = "-"; bop = "-"; allocs = "-"; extra = ""
+    for (i = 3; i < NF; i += 2) {
+      v = $i; u = $(i + 1)
+      if (u == "ns/op") ns = v
+      else if (u == "B/op") bop = v
+      else if (u == "allocs/op") allocs = v
+      else extra = extra (extra == "" ? "" : " ") v " " u
+    }
+    printf "%s\t%s\t%s\t%s\t%s\t%s\n", pkg, name, ns, bop, allocs, extra
+  }
+' "$out/go.txt" | { printf 'package\tbenchmark\tns/op\tB/op\tallocs/op\tother\n'; cat; } | column -t -s $'\t'
+
+exit "$status"
