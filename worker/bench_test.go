@@ -55,7 +55,8 @@ func BenchmarkWorkerVsGenerator(b *testing.B) {
 			r.enqueue(body(b, tweetJob(strconv.Itoa(next))))
 		}
 		r.c.Wake()
-		for len(r.x.Posts()) < want {
+		// Done when every reply is on X and every job is deleted.
+		for len(r.x.Posts()) < want || queueLen(b, r.q) > 0 {
 			time.Sleep(time.Millisecond)
 		}
 		workTime += time.Since(start)
