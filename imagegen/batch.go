@@ -89,6 +89,9 @@ func (g *Generator) loop() {
 		if batch == nil {
 			return
 		}
+		if hook := g.beforeRun.Load(); hook != nil {
+			(*hook)(batch)
+		}
 		g.run(batch)
 	}
 }

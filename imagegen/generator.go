@@ -141,6 +141,9 @@ type Generator struct {
 
 	// now is the clock; tests may replace it before the first call.
 	now func() time.Time
+	// beforeRun, when set, is called by the loop with each batch before it
+	// runs (tests use it to hold a run in flight).
+	beforeRun atomic.Pointer[func([]*call)]
 }
 
 // New loads the model, checks it against the model contract, creates the
