@@ -24,15 +24,24 @@ var (
 // Decode parses one webhook body: an Account Activity object or an X
 // Activity API envelope. Unknown top-level keys are kept in
 // Payload.Unknown; unknown fields inside known events are skipped.
+//
+// The top level is read by hand in one pass (see scanObject) that also
+// validates the whole body and its depth; only the values of known kinds
+// go through encoding/json, each once, into wire types.
 func Decode(data []byte) (*Payload, error) {
-	if err := checkShape(data); err != nil {
-		return nil, err
-	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
+	var buf [8]member
+	top, err := scanObject(data, buf[:0])
+	if err != nil {
+		// Classify as before: checkShape's verdict first, else malformed.
+		if shapeErr := checkShape(data); shapeErr != nil {
+			return nil, shapeErr
+		}
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if raw, ok := top["data"]; ok && len(top) == 1 {
+	if err := nameMembers(top); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if raw := onlyData(top); raw != nil {
 		var env wireXAA
 		if err := json.Unmarshal(raw, &env); err == nil && env.EventType != "" {
 			return decodeXAA(&env)
@@ -45,9 +54,24 @@ func Decode(data []byte) (*Payload, error) {
 	return p, nil
 }
 
-// checkShape rejects what is not one JSON object, and nesting deeper than
-// MaxDepth, in one pass before any allocation. Syntax errors inside are
-// left to encoding/json, which also rejects trailing data.
+// onlyData returns the value of "data" when it is the only key (repeated
+// or not) of top, as an X Activity API envelope has it; else nil.
+func onlyData(top []member) []byte {
+	if len(top) == 0 {
+		return nil
+	}
+	for i := range top {
+		if top[i].kind != keyData {
+			return nil
+		}
+	}
+	return top[len(top)-1].value
+}
+
+// checkShape classifies a body that scanObject rejected, as Decode did
+// before it had scanObject: not one JSON object, or nesting deeper than
+// MaxDepth, found by a naive bracket count; nil leaves the verdict
+// (malformed) to the caller.
 func checkShape(data []byte) error {
 	i := 0
 	for i < len(data) && isSpace(data[i]) {
@@ -103,20 +127,37 @@ func field(key string, raw json.RawMessage, v any) error {
 	return nil
 }
 
-// decodeAAA fills p from the top-level keys of an Account Activity object.
-func decodeAAA(p *Payload, top map[string]json.RawMessage) error {
-	for key, raw := range top {
+// decodeAAA fills p from the members of an Account Activity object,
+// named by nameMembers. A repeated key counts once, with its last value,
+// as it would in a map.
+func decodeAAA(p *Payload, top []member) error {
+	var last [numKeys]int // index+1 of the last member of each kind
+	for i := range top {
+		last[top[i].kind] = i + 1
+	}
+	for i := range top {
+		m := &top[i]
+		if m.kind != keyUnknown && last[m.kind] != i+1 {
+			continue
+		}
+		key, raw := m.kind.String(), m.value // key is for error texts
 		var err error
-		switch key {
-		case kindForUserID:
+		switch m.kind {
+		case keyForUserID:
+			// raw is valid JSON (scanObject), so the method alone does
+			// what json.Unmarshal would.
 			var id idString
-			err = field(key, raw, &id)
+			if err = id.UnmarshalJSON(raw); err != nil {
+				err = fmt.Errorf("%w: %s: %v", ErrMalformed, key, err)
+			}
 			p.ForUserID = string(id)
-		case kindUserHasBlocked:
+		case keyUserHasBlocked:
 			var b flexBool
-			err = field(key, raw, &b)
+			if err = b.UnmarshalJSON(raw); err != nil {
+				err = fmt.Errorf("%w: %s: %v", ErrMalformed, key, err)
+			}
 			p.UserHasBlocked = bool(b)
-		case KindTweetCreate:
+		case keyTweetCreate:
 			var ws []*wireTweet
 			if err = field(key, raw, &ws); err == nil {
 				for _, w := range ws {
@@ -125,7 +166,7 @@ func decodeAAA(p *Payload, top map[string]json.RawMessage) error {
 					}
 				}
 			}
-		case KindFavorite:
+		case keyFavorite:
 			var ws []wireFavorite
 			if err = field(key, raw, &ws); err == nil {
 				for _, w := range ws {
@@ -135,13 +176,13 @@ func decodeAAA(p *Payload, top map[string]json.RawMessage) error {
 					})
 				}
 			}
-		case KindFollow:
+		case keyFollow:
 			p.FollowEvents, err = relationships(key, raw)
-		case KindBlock:
+		case keyBlock:
 			p.BlockEvents, err = relationships(key, raw)
-		case KindMute:
+		case keyMute:
 			p.MuteEvents, err = relationships(key, raw)
-		case KindTweetDelete:
+		case keyTweetDelete:
 			var ws []wireTweetDelete
 			if err = field(key, raw, &ws); err == nil {
 				for _, w := range ws {
@@ -155,7 +196,7 @@ func decodeAAA(p *Payload, top map[string]json.RawMessage) error {
 					p.TweetDeleteEvents = append(p.TweetDeleteEvents, d)
 				}
 			}
-		case KindUserEvent:
+		case keyUserEvent:
 			var w wireUserEvent
 			if err = field(key, raw, &w); err == nil {
 				p.UserEvent = &UserEvent{}
@@ -163,24 +204,24 @@ func decodeAAA(p *Payload, top map[string]json.RawMessage) error {
 					p.UserEvent.Revoke = &Revoke{DateTime: r.DateTime, AppID: string(r.Target.AppID), UserID: string(r.Source.UserID)}
 				}
 			}
-		case KindReplayJobStatus:
+		case keyReplayJobStatus:
 			var w wireReplayJobStatus
 			if err = field(key, raw, &w); err == nil {
 				p.ReplayJobStatus = &ReplayJobStatus{WebhookID: string(w.WebhookID), JobID: string(w.JobID),
 					JobState: w.JobState, JobStateDescription: w.JobStateDescription}
 			}
-		case KindDirectMessage:
+		case keyDirectMessage:
 			var ws []wireDM
 			if err = field(key, raw, &ws); err == nil {
 				for i := range ws {
 					p.DirectMessageEvents = append(p.DirectMessageEvents, ws[i].dm())
 				}
 			}
-		case KindDMIndicateTyping:
+		case keyDMIndicateTyping:
 			p.DirectMessageIndicateTypingEvents, err = dmStates(key, raw)
-		case KindDMMarkRead:
+		case keyDMMarkRead:
 			p.DirectMessageMarkReadEvents, err = dmStates(key, raw)
-		case kindUsers:
+		case keyUsers:
 			var ws map[string]*wireUser
 			if err = field(key, raw, &ws); err == nil && len(ws) > 0 {
 				p.Users = make(map[string]User, len(ws))
@@ -192,7 +233,7 @@ func decodeAAA(p *Payload, top map[string]json.RawMessage) error {
 					p.Users[id] = u
 				}
 			}
-		case kindApps:
+		case keyApps:
 			var ws map[string]wireApp
 			if err = field(key, raw, &ws); err == nil && len(ws) > 0 {
 				p.Apps = make(map[string]App, len(ws))
@@ -204,11 +245,11 @@ func decodeAAA(p *Payload, top map[string]json.RawMessage) error {
 					p.Apps[id] = a
 				}
 			}
-		default:
+		default: // keyUnknown, and keyData outside an envelope
 			if p.Unknown == nil {
 				p.Unknown = make(map[string]json.RawMessage)
 			}
-			p.Unknown[key] = raw
+			p.Unknown[m.keyString()] = append(json.RawMessage(nil), raw...)
 		}
 		if err != nil {
 			return err

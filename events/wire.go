@@ -15,6 +15,10 @@ import (
 type idString string
 
 func (s *idString) UnmarshalJSON(b []byte) error {
+	if inner, ok := plainString(b); ok {
+		*s = idString(inner)
+		return nil
+	}
 	if len(b) > 0 && b[0] == '"' {
 		var v string
 		if err := json.Unmarshal(b, &v); err != nil {
@@ -41,6 +45,10 @@ func (s *flexString) UnmarshalJSON(b []byte) error {
 	if bytes.Equal(b, []byte("null")) {
 		return nil
 	}
+	if inner, ok := plainString(b); ok {
+		*s = flexString(inner)
+		return nil
+	}
 	var v string
 	if err := json.Unmarshal(b, &v); err != nil {
 		return fmt.Errorf("want a string or a number: %w", err)
@@ -53,15 +61,34 @@ func (s *flexString) UnmarshalJSON(b []byte) error {
 type flexBool bool
 
 func (f *flexBool) UnmarshalJSON(b []byte) error {
-	switch string(bytes.ToLower(b)) {
-	case "true", `"true"`:
+	switch {
+	case isLower(b, "true"), isLower(b, `"true"`):
 		*f = true
-	case "false", `"false"`, "null", `""`:
+	case isLower(b, "false"), isLower(b, `"false"`), isLower(b, "null"), isLower(b, `""`):
 		*f = false
 	default:
 		return fmt.Errorf("want a boolean, got %.20s", b)
 	}
 	return nil
+}
+
+// isLower reports whether bytes.ToLower(b) is word, which is ASCII
+// without capitals, without allocating. Only ASCII letters lower to the
+// letters of such a word (the two runes that lower to ASCII lower to
+// 'i' and 'k'), so the words used here need no Unicode tables.
+func isLower(b []byte, word string) bool {
+	if len(b) != len(word) {
+		return false
+	}
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != word[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // flexInt64 accepts an integer as a JSON number or a decimal string.

@@ -2,6 +2,7 @@ package events
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -62,9 +63,9 @@ func decodeXAA(env *wireXAA) (*Payload, error) {
 			return nil, err
 		}
 	case XAADMReceived, XAADMSent:
-		var inner map[string]json.RawMessage
-		if err := field("payload", env.Payload, &inner); err != nil {
-			return nil, err
+		inner, err := objectMembers(env.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
 		}
 		if err := decodeAAA(p, inner); err != nil {
 			return nil, err
@@ -81,15 +82,20 @@ func decodeXAA(env *wireXAA) (*Payload, error) {
 // decodeXAAPost accepts a v2 Post payload (what X documents), a v1.1 Tweet
 // payload, or an AAA-style {"tweet_create_events":[...]} payload.
 func decodeXAAPost(p *Payload, env *wireXAA) error {
-	var keys map[string]json.RawMessage
-	if err := field("payload", env.Payload, &keys); err != nil {
-		return err
+	keys, err := objectMembers(env.Payload)
+	if err != nil {
+		return fmt.Errorf("%w: payload: %v", ErrMalformed, err)
 	}
-	if _, ok := keys[KindTweetCreate]; ok {
+	var hasTweets, hasIDStr, hasUser bool
+	for i := range keys {
+		k := &keys[i]
+		hasTweets = hasTweets || k.kind == keyTweetCreate
+		hasIDStr = hasIDStr || k.keyIs("id_str")
+		hasUser = hasUser || k.keyIs("user")
+	}
+	if hasTweets {
 		return decodeAAA(p, keys)
 	}
-	_, hasIDStr := keys["id_str"]
-	_, hasUser := keys["user"]
 	if hasIDStr || hasUser {
 		var w wireTweet
 		if err := field("payload", env.Payload, &w); err != nil {

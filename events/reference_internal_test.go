@@ -1,0 +1,127 @@
+package events
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// referenceInputs are the fixtures plus bodies that probe the corners
+// where a hand-written top level could drift from encoding/json: duplicate
+// keys, escaped keys, case, null values, bad syntax in unknown values.
+func referenceInputs(t testing.TB) [][]byte {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("eventstest", "testdata", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	var in [][]byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in = append(in, b)
+	}
+	deep := strings.Repeat("[", MaxDepth-1) + strings.Repeat("]", MaxDepth-1)
+	for _, s := range []string{
+		``, ` `, `{}`, ` {} `, `{} x`, `{}{}`, `[]`, `null`, `{`, `{"a"`, `{"a":`, `{"a":1`, `{"a":1,}`, `{,"a":1}`,
+		`{"a" 1}`, `{"a":1 "b":2}`, `{1:2}`, `{"a":[1,,2]}`, `{"a":[}]`, `{]`, `{"a":1]`, `{"a":1}}`, `{"a":tru}`,
+		`{"a":01}`, `{"a":-}`, `{"a":1.}`, `{"a":1e}`, `{"a":.5}`, `{"a":"\x"}`, `{"a":"\u12"}`, "{\"a\":\"\x01\"}",
+		"{\"a\":\"\xff\"}", "{\"\xff\":1}", `{"a":"x\"}`, `{"a":1e+5,"b":-0.5E-3,"c":[true,false,null]}`,
+		`{"x":` + deep + `}`, `{"x":[` + deep + `]}`, `{"x":[` + deep + `] x`,
+		`{"for_user_id":"1","for_user_id":2}`, `{"for_user_id":{}}`, `{"for_user_id":null}`, `{"for_user_id":"a\u00e9\/"}`,
+		`{"user_has_blocked":"maybe","user_has_blocked":true}`, `{"user_has_blocked":true,"user_has_blocked":"maybe"}`,
+		`{"user_has_blocked":"FaLsE"}`, `{"user_has_blocked":"falſe"}`, `{"user_has_blocked":"\u0074rue"}`,
+		`{"user_event":null}`, `{"user_event":{"revoke":{"date_time":"x"}},"user_event":{}}`, `{"replay_job_status":null}`,
+		`{"users":null,"apps":{}}`, `{"users":{"1":null,"2":{"data":{"id":"2"}}}}`, `{"apps":{"5":{"name":"n"}}}`,
+		`{"tweet_create_events":null}`, `{"tweet_create_events":[null,{}]}`, `{"Tweet_Create_Events":[{}]}`,
+		`{"tweet\u005fcreate_events":[{"id_str":"1"}]}`, `{"tweet_create_events":[{"ID_STR":"1","Text":"t"}]}`,
+		`{"some":[1,2],"some":{"x":1}}`, `{"a":1,"b":[1,,]}`, `{"a":"x","tweet_create_events":"x","a":2}`,
+		`{"tweet_create_events":"x","tweet_create_events":[]}`, `{"favorite_events":[{"id":"1","favorited_status":null}]}`,
+		`{"follow_events":null,"block_events":[{"source":null}],"mute_events":[{"type":"mute"}]}`,
+		`{"tweet_delete_events":[{"status":{"id":1,"user_id":"2"}}]}`, `{"direct_message_events":[{"message_create":null}]}`,
+		`{"direct_message_indicate_typing_events":[{}],"direct_message_mark_read_events":[{"last_read_event_id":"9"}]}`,
+		`{"data":1}`, `{"data":null}`, `{"data":{}}`, `{"data":{"event_type":""}}`, `{"data":{"event_type":5}}`,
+		`{"data":{"event_type":"x"},"data":{"y":1}}`, `{"data":{"y":1},"data":{"event_type":"x"}}`,
+		`{"data":{"event_type":"x"},"other":1}`, `{"dat\u0061":{"event_type":"x","payload":[1]}}`,
+		`{"data":{"event_type":"post.create"}}`, `{"data":{"event_type":"post.create","payload":null}}`,
+		`{"data":{"event_type":"post.create","payload":{"id":"1"},"includes":null}}`,
+		`{"data":{"event_type":"post.create","payload":{"id_str":"1","id_str":2}}}`,
+		`{"data":{"event_type":"post.create","payload":{"tweet_create_events":[{"id_str":"3"}],"for_user_id":"4"}}}`,
+		`{"data":{"event_type":"post.create","payload":{"user":null,"text":"x"}}}`,
+		`{"data":{"event_type":"dm.sent"}}`, `{"data":{"event_type":"dm.sent","payload":null}}`,
+		`{"data":{"event_type":"dm.sent","payload":{"users":{"1":{}},"zzz":[]}}}`,
+		`{"data":{"event_type":"dm.sent","payload":{"users":"x"}}}`, `{"data":{"EVENT_TYPE":"dm.sent","payload":{}}}`,
+		`{"data":{"event_type":"profile.update","filter":{"user_id":7}}}`,
+		`{"data":{"event_type":"profile.update","filter":{"user_id":true}}}`,
+	} {
+		in = append(in, []byte(s))
+	}
+	return in
+}
+
+// sameResult fails t when Decode and decodeReference disagree on data:
+// the payload (reflect.DeepEqual, so nil and empty differ) or the class
+// of the error.
+func sameResult(t *testing.T, data []byte) {
+	t.Helper()
+	got, gotErr := Decode(data)
+	want, wantErr := decodeReference(data)
+	for _, sentinel := range []error{ErrNotObject, ErrMalformed, ErrTooDeep} {
+		if errors.Is(gotErr, sentinel) != errors.Is(wantErr, sentinel) {
+			t.Fatalf("%q: error %v, reference %v", data, gotErr, wantErr)
+		}
+	}
+	if (gotErr == nil) != (wantErr == nil) {
+		t.Fatalf("%q: error %v, reference %v", data, gotErr, wantErr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q: payload\n%#v\nreference\n%#v", data, got, want)
+	}
+}
+
+func TestDecodeMatchesReference(t *testing.T) {
+	for _, data := range referenceInputs(t) {
+		sameResult(t, data)
+	}
+}
+
+// FuzzDecodeMatchesReference checks that Decode and decodeReference agree
+// on any body: run it with -fuzz while changing the decoder.
+func FuzzDecodeMatchesReference(f *testing.F) {
+	for _, data := range referenceInputs(f) {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sameResult(t, data)
+	})
+}
+
+// BenchmarkDecodeVsReference measures Decode against decodeReference in
+// the same run; compare the ns/op of each pair, not absolute numbers.
+func BenchmarkDecodeVsReference(b *testing.B) {
+	for _, name := range []string{"truncated_extended_mention", "quote_with_command", "xaa_post_mention_create", "dm_image"} {
+		raw, err := os.ReadFile(filepath.Join("eventstest", "testdata", name+".json"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, impl := range []struct {
+			name   string
+			decode func([]byte) (*Payload, error)
+		}{{"reference", decodeReference}, {"decode", Decode}} {
+			b.Run(name+"/"+impl.name, func(b *testing.B) {
+				b.SetBytes(int64(len(raw)))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := impl.decode(raw); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
