@@ -155,3 +155,26 @@ func ValidateName(name string) error {
 	}
 	return nil
 }
+
+// EnqueueArgs checks an Enqueue call's body and options the way every
+// backend must, and returns the delay and the time-to-live to apply (ttl is
+// negative for a message that never expires).
+func EnqueueArgs(body []byte, opts *EnqueueOptions) (delay, ttl time.Duration, err error) {
+	if err := CheckBody(body); err != nil {
+		return 0, 0, err
+	}
+	ttl = DefaultTTL
+	if opts != nil {
+		delay = opts.Delay
+		if opts.TTL != 0 {
+			ttl = opts.TTL
+		}
+	}
+	if delay < 0 || delay > MaxVisibility {
+		return 0, 0, fmt.Errorf("%w: delay %v outside 0..%v", ErrInvalidArgument, delay, MaxVisibility)
+	}
+	if ttl > 0 && delay >= ttl {
+		return 0, 0, fmt.Errorf("%w: delay %v must be shorter than the TTL %v", ErrInvalidArgument, delay, ttl)
+	}
+	return delay, ttl, nil
+}

@@ -115,21 +115,9 @@ func (q *Queue) Create(ctx context.Context) error {
 
 // Enqueue adds a message.
 func (q *Queue) Enqueue(ctx context.Context, body []byte, opts *queue.EnqueueOptions) (*queue.Message, error) {
-	if err := queue.CheckBody(body); err != nil {
+	delay, ttl, err := queue.EnqueueArgs(body, opts)
+	if err != nil {
 		return nil, err
-	}
-	var delay, ttl time.Duration = 0, queue.DefaultTTL
-	if opts != nil {
-		delay = opts.Delay
-		if opts.TTL != 0 {
-			ttl = opts.TTL
-		}
-	}
-	if delay < 0 || delay > queue.MaxVisibility {
-		return nil, fmt.Errorf("%w: delay %v outside 0..%v", queue.ErrInvalidArgument, delay, queue.MaxVisibility)
-	}
-	if ttl > 0 && delay >= ttl {
-		return nil, fmt.Errorf("%w: delay %v must be shorter than the TTL %v", queue.ErrInvalidArgument, delay, ttl)
 	}
 	if err := q.lock(ctx); err != nil {
 		return nil, err
