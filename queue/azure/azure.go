@@ -170,7 +170,8 @@ func (q *Queue) Create(ctx context.Context) error {
 
 // Enqueue adds a message.
 func (q *Queue) Enqueue(ctx context.Context, body []byte, opts *queue.EnqueueOptions) (*queue.Message, error) {
-	if err := queue.CheckBody(body); err != nil {
+	delay, ttl, err := queue.EnqueueArgs(body, opts)
+	if err != nil {
 		return nil, err
 	}
 	text, err := q.encode(body)
@@ -178,22 +179,15 @@ func (q *Queue) Enqueue(ctx context.Context, body []byte, opts *queue.EnqueueOpt
 		return nil, err
 	}
 	o := &azqueue.EnqueueMessageOptions{}
-	if opts != nil {
-		if opts.Delay < 0 || opts.Delay > queue.MaxVisibility {
-			return nil, fmt.Errorf("%w: delay %v outside 0..7 days", queue.ErrInvalidArgument, opts.Delay)
-		}
-		if opts.Delay > 0 {
-			o.VisibilityTimeout = ptr(seconds(opts.Delay))
-		}
-		switch {
-		case opts.TTL < 0:
-			o.TimeToLive = ptr(int32(-1))
-		case opts.TTL > 0:
-			ttl := seconds(opts.TTL)
-			if opts.Delay > 0 && int64(ttl) <= int64(seconds(opts.Delay)) {
-				return nil, fmt.Errorf("%w: TTL %v must exceed delay %v", queue.ErrInvalidArgument, opts.TTL, opts.Delay)
-			}
-			o.TimeToLive = ptr(ttl)
+	if delay > 0 {
+		o.VisibilityTimeout = ptr(seconds(delay))
+	}
+	if ttl < 0 {
+		o.TimeToLive = ptr(int32(-1))
+	} else {
+		o.TimeToLive = ptr(seconds(ttl))
+		if delay > 0 && *o.TimeToLive <= *o.VisibilityTimeout {
+			return nil, fmt.Errorf("%w: TTL %v must exceed delay %v in whole seconds", queue.ErrInvalidArgument, ttl, delay)
 		}
 	}
 	ctx, cancel := q.call(ctx)
