@@ -13,22 +13,31 @@ import (
 // name and label set as printed, e.g. `moetron_webhook_requests_total{outcome="ok"}`.
 type metrics map[string]float64
 
-// scrape fetches and parses url (http://host/metrics).
+// scrape fetches and parses url (http://host/metrics), failing t on error.
 func scrape(t testing.TB, url string) metrics {
 	t.Helper()
+	m, err := tryScrape(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// tryScrape fetches and parses url.
+func tryScrape(url string) (metrics, error) {
 	resp, err := http.Get(url)
 	if err != nil {
-		t.Fatalf("scrape %s: %v", url, err)
+		return nil, fmt.Errorf("scrape %s: %w", url, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("scrape %s: status %d", url, resp.StatusCode)
+		return nil, fmt.Errorf("scrape %s: status %d", url, resp.StatusCode)
 	}
 	m, err := parseMetrics(bufio.NewScanner(resp.Body))
 	if err != nil {
-		t.Fatalf("scrape %s: %v", url, err)
+		return nil, fmt.Errorf("scrape %s: %w", url, err)
 	}
-	return m
+	return m, nil
 }
 
 // parseMetrics reads the Prometheus text exposition format (comments

@@ -153,7 +153,7 @@ func newStack(t testing.TB, q qconf, o stackOptions) *stack {
 			"LOG_LEVEL=debug",
 		), o.workerEnv...)...))
 		if o.startWorker {
-			s.worker.Start()
+			s.startWorker()
 		}
 	}
 	return s
@@ -164,6 +164,34 @@ func (s *stack) webhookMetrics() metrics { return scrape(s.t, "http://"+s.metric
 
 // workerMetrics scrapes the worker's /metrics.
 func (s *stack) workerMetrics() metrics { return scrape(s.t, "http://"+s.wmetrics+"/metrics") }
+
+// startWorker starts the worker and waits until it is ready (its consumer
+// runs and its metrics are served).
+func (s *stack) startWorker() {
+	s.t.Helper()
+	s.worker.Start()
+	eventually(s.t, 60*time.Second, "worker ready", func() error {
+		resp, err := http.Get("http://" + s.wmetrics + "/readyz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("readyz status %d", resp.StatusCode)
+		}
+		return nil
+	}, s.worker)
+}
+
+// workerCount sums a worker metric, or returns -1 while the worker's
+// metrics cannot be read (it is starting or was killed).
+func (s *stack) workerCount(name string, labels ...string) float64 {
+	m, err := tryScrape("http://" + s.wmetrics + "/metrics")
+	if err != nil {
+		return -1
+	}
+	return m.sum(name, labels...)
+}
 
 // url is the webhook's public URL.
 func (s *stack) url() string { return "http://" + s.addr + "/webhook" }
