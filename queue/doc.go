@@ -120,8 +120,11 @@
 // renewed automatically, and DeliveryFrom(ctx).Extend(ctx, d) hides it for
 // d at once (renewals then continue from the new expiry), which saves
 // renewals during a long known wait. The Delivery also reports the attempt
-// number and lease expiry. A handler never deletes or updates its message
-// itself: the Consumer owns the receipt.
+// number and lease expiry, and DeliveryFrom(ctx).Replace(ctx, body) rewrites
+// the message's body while keeping the lease (the worker uses it to mark a
+// job done before it is deleted, so a crash in between cannot answer twice).
+// A handler never deletes its message or touches the receipt itself: the
+// Consumer owns the receipt.
 //
 // # Stopping
 //
