@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/moetron/moetron/imagegen/bundled"
 	ort "github.com/yalue/onnxruntime_go"
 )
 
@@ -37,8 +38,9 @@ type Config struct {
 	// (model.json for model.onnx, or model.onnx.json) overrides the
 	// model's metadata.
 	ModelPath string
-	// Model holds the model bytes when ModelPath is empty (for example the
-	// bundled model). Sidecar optionally holds sidecar JSON for it.
+	// Model holds the model bytes when ModelPath is empty. When both are
+	// empty the bundled CPPN (package imagegen/bundled) is used. Sidecar
+	// optionally holds sidecar JSON for Model.
 	Model   []byte
 	Sidecar []byte
 
@@ -245,7 +247,7 @@ func effectiveBatch(configured int, info *ModelInfo) int {
 func loadModelBytes(cfg Config) (model, sidecar []byte, err error) {
 	if cfg.ModelPath == "" {
 		if len(cfg.Model) == 0 {
-			return nil, nil, fmt.Errorf("%w: no model: set ModelPath or Model (for example the bundled model's bytes)", ErrConfig)
+			return bundled.Model(), cfg.Sidecar, nil
 		}
 		return cfg.Model, cfg.Sidecar, nil
 	}

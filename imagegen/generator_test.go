@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moetron/moetron/imagegen/bundled"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -143,7 +144,6 @@ func TestNewBadModels(t *testing.T) {
 		is   error
 		want string
 	}{
-		{"no model", Config{}, ErrConfig, "no model"},
 		{"missing file", Config{ModelPath: filepath.Join(dir, "nope.onnx")}, ErrModel, "nope.onnx"},
 		{"corrupt file", Config{ModelPath: corrupt}, ErrModel, "not an ONNX model"},
 		{"garbage file", Config{ModelPath: garbage}, ErrModel, "ONNX Runtime cannot load it"},
@@ -167,6 +167,14 @@ func TestNewBadModels(t *testing.T) {
 			assert.Contains(t, err.Error(), c.want)
 		})
 	}
+}
+
+func TestBundledModelIsDefault(t *testing.T) {
+	g := newTestGenerator(t, testModel{}, Config{Model: []byte{}})
+	info := g.Info()
+	assert.Equal(t, bundled.ZDim, info.ZDim)
+	assert.Equal(t, [2]int{bundled.Size, bundled.Size}, [2]int{info.Width, info.Height})
+	assert.Equal(t, "psi", info.PsiName)
 }
 
 func TestSidecarFile(t *testing.T) {
