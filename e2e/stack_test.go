@@ -105,6 +105,7 @@ type stackOptions struct {
 	xcfg        xfake.Config
 	webhookEnv  []string // extra variables for the webhook
 	workerEnv   []string // extra variables for the worker
+	workerArgs  []string // command-line arguments of the worker
 	noWorker    bool     // build no worker process
 	noRegister  bool     // do not register the webhook with the fake X
 	startWorker bool     // start the worker at once (default: the test starts it)
@@ -151,7 +152,7 @@ func newStack(t testing.TB, q qconf, o stackOptions) *stack {
 			"METRICS_ADDR="+s.wmetrics,
 			"DEVICE=cpu",
 			"LOG_LEVEL=debug",
-		), o.workerEnv...)...))
+		), o.workerEnv...)...), o.workerArgs...)
 		if o.startWorker {
 			s.startWorker()
 		}

@@ -1,0 +1,194 @@
+package e2e
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+)
+
+// stream delivers every command once, in order, from conc goroutines with
+// gap between one goroutine's deliveries, while the test does other things.
+// Deliveries that fail (the webhook is down, or answers 503) stay unacked.
+func (s *stack) stream(cs []*cmd, conc int, gap time.Duration) (wait func()) {
+	var wg sync.WaitGroup
+	next := make(chan *cmd)
+	ctx := ctxFor(s.t, 5*time.Minute)
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range next {
+				dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				s.deliver(dctx, c)
+				cancel()
+				time.Sleep(gap)
+			}
+		}()
+	}
+	go func() {
+		for _, c := range cs {
+			next <- c
+		}
+		close(next)
+	}()
+	return wg.Wait
+}
+
+// redeliverUnacked plays X's retries: every command that never got a 200 is
+// delivered again until it does.
+func (s *stack) redeliverUnacked(cs []*cmd) {
+	s.t.Helper()
+	ctx := ctxFor(s.t, 2*time.Minute)
+	for _, c := range cs {
+		for !c.acked {
+			if ctx.Err() != nil {
+				s.t.Fatalf("%s: no 200 after %d deliveries", c.jobID, c.attempts)
+			}
+			if s.deliver(ctx, c) != http.StatusOK {
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+	}
+}
+
+// acked returns the commands that got a 200, and how many did not.
+func acked(cs []*cmd) (ok []*cmd, not int) {
+	for _, c := range cs {
+		if c.acked {
+			ok = append(ok, c)
+		} else {
+			not++
+		}
+	}
+	return ok, not
+}
+
+// visibilityFlag finds the worker's setting for the visibility timeout of
+// its leases in its -h output, or skips t: with the queue package's 10-minute
+// default, a killed worker's jobs come back only after 10 minutes.
+func visibilityFlag(t *testing.T, bin string) string {
+	out, _ := exec.Command(bin, "-h").CombinedOutput()
+	m := regexp.MustCompile(`(?m)^\s+-([a-z-]*visibility[a-z-]*)\b`).FindSubmatch(out)
+	if m == nil {
+		t.Skip("examples/worker offers no visibility-timeout setting; after a SIGKILL its jobs would wait out the 10-minute default")
+	}
+	return string(m[1])
+}
+
+// The worker is killed with SIGKILL at random moments, at least 20 times,
+// while 50 commands flow in, and restarted each time. Every command is
+// answered, none twice: jobs whose worker died are delivered again after a
+// short visibility timeout, and a job whose reply went out before the crash
+// finds it (done marker or read-back) instead of posting again.
+func TestWorkerKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills the worker 20 times; skipped with -short")
+	}
+	bin := needBinary(t, "worker")
+	vis := visibilityFlag(t, bin)
+	q := sqliteQueue(t)
+	s := newStack(t, q, stackOptions{workerArgs: []string{"-" + vis + "=2s"}})
+	cs := s.commands(50)
+	wait := s.stream(cs, 2, 500*time.Millisecond)
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	const kills = 20
+	for i := range kills {
+		s.startWorker()
+		time.Sleep(time.Duration(200+rng.IntN(1800)) * time.Millisecond)
+		s.worker.Kill()
+		t.Logf("kill %d: %d replies and DMs so far", i+1, len(s.x.Posts())+len(s.x.DMs())-2*len(cs))
+	}
+	wait()
+	s.redeliverUnacked(cs)
+	s.startWorker()
+	s.waitAnswered(cs, 4*time.Minute)
+	s.settle(3 * time.Second)
+	s.checkExactlyOnce(cs)
+	if n := poisonCount(t, q.open(t)); n != 0 {
+		t.Errorf("%d jobs ended on the poison queue", n)
+	}
+}
+
+// The webhook is killed with SIGKILL three times while commands stream in
+// from four connections, and restarted each time. Every command that got a
+// 200 is answered exactly once without any help; then X's retries of those
+// that did not get one are answered too, and still nothing twice.
+func TestWebhookKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills the webhook; skipped with -short")
+	}
+	s := newStack(t, sqliteQueue(t), stackOptions{startWorker: true})
+	cs := s.commands(40)
+	wait := s.stream(cs, 4, 100*time.Millisecond)
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
+	for range 3 {
+		time.Sleep(time.Duration(300+rng.IntN(900)) * time.Millisecond)
+		s.webhook.Kill()
+		time.Sleep(300 * time.Millisecond)
+		s.startWebhook()
+	}
+	wait()
+	ok, not := acked(cs)
+	t.Logf("%d of %d deliveries acknowledged on the first try", len(ok), len(cs))
+	s.waitAnswered(ok, 3*time.Minute)
+	s.settle(2 * time.Second)
+	s.checkExactlyOnce(ok)
+	if not == 0 {
+		t.Log("no delivery failed; the kills fell between requests")
+	}
+	s.redeliverUnacked(cs)
+	s.waitAnswered(cs, 3*time.Minute)
+	s.settle(2 * time.Second)
+	s.checkExactlyOnce(cs)
+}
+
+// The queue service (a private Azurite) stops for several seconds while
+// commands stream in: the webhook keeps answering 200 from its fsynced
+// spool; the webhook is even killed while jobs sit in the spool. Once
+// Azurite and the webhook are back, the spool drains and every command
+// that got a 200 is answered exactly once.
+func TestQueueOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stops Azurite; skipped with -short")
+	}
+	a := startAzurite(t)
+	s := newStack(t, a.queue(), stackOptions{startWorker: true})
+	cs := s.commands(30)
+	first, rest := cs[:20], cs[20:]
+	wait := s.stream(first, 2, 150*time.Millisecond)
+	time.Sleep(time.Second)
+	a.Stop()
+	t.Log("azurite stopped")
+	wait()
+	spooled := s.webhookMetrics().sum("moetron_webhook_jobs_enqueued_total", `where="spool"`)
+	if spooled == 0 {
+		t.Error("no job was spooled while the queue was down")
+	}
+	ok, not := acked(first)
+	t.Logf("while the queue was down: %d spooled; %d of %d acknowledged", int(spooled), len(ok), len(first))
+	s.webhook.Kill() // spooled jobs are on disk only
+	a.Start()
+	t.Log("azurite back")
+	s.startWebhook()
+	wait = s.stream(rest, 2, 100*time.Millisecond)
+	wait()
+	ok, not2 := acked(cs)
+	s.waitAnswered(ok, 3*time.Minute)
+	s.settle(2 * time.Second)
+	s.checkExactlyOnce(ok)
+	if not+not2 > 0 {
+		t.Logf("%d deliveries were refused; X delivers them again", not+not2)
+	}
+	s.redeliverUnacked(cs)
+	s.waitAnswered(cs, 3*time.Minute)
+	s.settle(2 * time.Second)
+	s.checkExactlyOnce(cs)
+	if d := s.webhookMetrics().sum("moetron_webhook_spool_drained_total"); spooled > 0 && d == 0 {
+		t.Errorf("spool_drained_total = 0 after a restart with %v spooled jobs", spooled)
+	}
+}
