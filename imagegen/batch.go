@@ -205,10 +205,28 @@ func (g *Generator) runSession(batch []*call) ([]float32, int, int, error) {
 		defer destroy(pt)
 		inputs = append(inputs, pt)
 	}
+	// With a fixed output size ONNX Runtime writes straight into Go memory
+	// that the callers then share (no copy); otherwise it allocates the
+	// output and it is copied below.
+	var direct []float32
 	outputs := []ort.Value{nil}
+	if h, w := int64(g.info.Height), int64(g.info.Width); h > 0 && w > 0 {
+		shape := ort.NewShape(int64(n), 3, h, w)
+		if g.info.Layout == LayoutNHWC {
+			shape = ort.NewShape(int64(n), h, w, 3)
+		}
+		direct = make([]float32, shape.FlattenedSize())
+		ot, err := newTensor(shape, direct)
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("imagegen: output tensor: %w", err)
+		}
+		outputs[0] = ot
+	}
 	err = g.session.Run(inputs, outputs)
+	if direct == nil && outputs[0] != nil {
+		liveTensors.Add(1) // allocated by ONNX Runtime
+	}
 	if outputs[0] != nil {
-		liveTensors.Add(1)
 		defer destroy(outputs[0])
 	}
 	if err != nil {
@@ -233,6 +251,9 @@ func (g *Generator) runSession(batch []*call) ([]float32, int, int, error) {
 	}
 	if len(shape) != 4 || shape[0] != int64(n) || c != 3 || h <= 0 || w <= 0 {
 		return nil, 0, 0, fmt.Errorf("%w: output %q has shape %v for a batch of %d, want [%d,3,H,W] (%s)", ErrModel, g.info.ImageName, shape, n, n, g.info.Layout)
+	}
+	if direct != nil {
+		return direct, int(h), int(w), nil
 	}
 	src := out.GetData()
 	data := make([]float32, len(src))

@@ -74,8 +74,11 @@ func TestGenerateMatchesReference(t *testing.T) {
 		{psiName: "psi", zdim: 6},
 		{zName: "latent", imageName: "rgb", meta: map[string]string{MetaZ: "latent", MetaImage: "rgb"}},
 		{zdim: -5, meta: map[string]string{MetaZDim: "5"}},
+		{h: 4, w: 3, dynamicHW: true},
+		{h: 2, w: 3, dynamicHW: true, nhwc: true, meta: map[string]string{MetaLayout: "NHWC"}},
 	} {
 		g := newTestGenerator(t, m, Config{})
+		assert.Equal(t, m.dynamicHW, g.Info().Height == 0, "dynamic output size takes the copying path")
 		for _, seed := range []uint32{0, 42, 4294967295} {
 			for _, psi := range []float32{0.55, 1} {
 				img, err := g.GenerateRGBA(context.Background(), Request{Seed: seed, Psi: psi})

@@ -1,6 +1,7 @@
 package imagegen
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -124,4 +125,31 @@ int main(void) {
 	require.NoError(t, err)
 	want := fmt.Sprintf("%d %d %d %d %d\n", ortAPIVersion, idxGetErrorMessage, idxReleaseStatus, idxSetEpSelectionPolicy, epPolicyPreferGPU)
 	assert.Equal(t, want, string(got))
+}
+
+// TestNewWithoutLibrary runs New in a child process (the runtime loads once
+// per process) with a missing and with a foreign library, and checks that
+// each is one clear error, not a crash.
+func TestNewWithoutLibrary(t *testing.T) {
+	if lib := os.Getenv("MOETRON_CHILD_LIB"); lib != "" {
+		t.Setenv("ORT_LIB", lib)
+		_, err := New(Config{Model: testModel{}.build(t)})
+		fmt.Printf("CHILD-ERROR: %v\n", err)
+		_, err2 := New(Config{Model: testModel{}.build(t)})
+		fmt.Printf("CHILD-SAME: %v %v\n", errors.Is(err, ErrRuntime), err2 != nil && err2.Error() == err.Error())
+		return
+	}
+	for _, c := range []struct{ lib, want string }{
+		{filepath.Join(t.TempDir(), "libonnxruntime.so"), "ONNX Runtime library not found"},
+		{findLibm(t), "not an ONNX Runtime library"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run", "^TestNewWithoutLibrary$", "-test.v")
+		cmd.Env = append(os.Environ(), "MOETRON_CHILD_LIB="+c.lib)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		assert.Contains(t, string(out), "CHILD-ERROR: imagegen: ONNX Runtime unavailable")
+		assert.Contains(t, string(out), c.want)
+		assert.Contains(t, string(out), "make ort")
+		assert.Contains(t, string(out), "CHILD-SAME: true true", "the error is kept for later callers")
+	}
 }
