@@ -12,6 +12,10 @@
 //
 // # Model contract
 //
+// Config.ModelPath names a model file and Config.Model passes model bytes;
+// with neither, the bundled CPPN (package imagegen/bundled, 512x512,
+// zdim 128, with a psi input) is used, so nothing needs downloading.
+//
 // Input z float32 [N, zdim]; optional input psi float32 [N]; output image
 // float32 [N,3,H,W] in [-1,1]. The model's ONNX metadata_props override the
 // defaults, and a sidecar JSON overrides the metadata:
@@ -56,8 +60,10 @@
 // queued and, by construction, no run in flight), and when two or more are
 // queued it waits until MaxBatch are queued or MaxWait has passed since the
 // oldest arrived, then runs them together and hands each caller its slice
-// of the output. Calls that queued behind a run have waited already and go
-// at once. A call whose context ends while queued leaves the queue and
+// of the output. Calls that queued behind a run for longer than MaxWait go
+// at once. When the output size is fixed, ONNX Runtime writes the batch
+// straight into Go memory that the callers share, so splitting copies
+// nothing. A call whose context ends while queued leaves the queue and
 // returns ctx.Err(); Close fails queued calls with ErrClosed.
 //
 // The batch cap is the smallest of Config.MaxBatch (default 32), the

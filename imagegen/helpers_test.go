@@ -32,7 +32,7 @@ type testModel struct {
 	h, w                      int
 	nhwc                      bool
 	dynamicHW                 bool // declare H and W as symbolic in the output
-	batch                     any // "N" (default) or a fixed int
+	batch                     any  // "N" (default) or a fixed int
 	scale, bias               float32
 	nanEvery                  int // when > 0, every nanEvery-th output value is NaN
 	extraInput                string
