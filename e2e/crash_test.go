@@ -101,7 +101,7 @@ func TestWorkerKilled(t *testing.T) {
 		s.startWorker()
 		time.Sleep(time.Duration(200+rng.IntN(1800)) * time.Millisecond)
 		s.worker.Kill()
-		t.Logf("kill %d: %d replies and DMs so far", i+1, len(s.x.Posts())+len(s.x.DMs())-2*len(cs))
+		t.Logf("kill %d: %d replies and DMs so far", i+1, s.botAnswers())
 	}
 	wait()
 	s.redeliverUnacked(cs)

@@ -332,6 +332,22 @@ func (s *stack) answers(c *cmd) (n int, media [][]string) {
 	return len(media), media
 }
 
+// botAnswers counts every post and DM the bot has sent.
+func (s *stack) botAnswers() int {
+	bot, n := s.x.Config().BotUserID, 0
+	for _, p := range s.x.Posts() {
+		if p.AuthorID == bot {
+			n++
+		}
+	}
+	for _, d := range s.x.DMs() {
+		if d.SenderID == bot {
+			n++
+		}
+	}
+	return n
+}
+
 // waitAnswered waits until every command in cs has at least one answer.
 func (s *stack) waitAnswered(cs []*cmd, timeout time.Duration) {
 	s.t.Helper()

@@ -13,8 +13,9 @@
 // carries a mention of the bot with a fresh tweet id and author, so the
 // webhook stores a new job for each (none is dropped as a duplicate).
 //
-// Under the webhook's load, one more client sends CRC GETs back to back and
-// their p99 is reported, as is the webhook's peak resident memory (VmHWM from
+// Under the webhook's load, one more client sends a CRC GET every 10 ms
+// (at most 100/s, so that it measures the answer time without adding load
+// of its own) and their p99 is reported, as is the webhook's peak resident memory (VmHWM from
 // /proc/<pid>/status). At the end the queue file is opened and its jobs
 // counted: the count must equal the number of 200s, or the program fails.
 //
@@ -332,7 +333,10 @@ func load(name, url string, gen *generator, conc int, warm, d time.Duration, pro
 			defer wg.Done()
 			time.Sleep(time.Until(mStart))
 			var lat []time.Duration
+			tick := time.NewTicker(10 * time.Millisecond)
+			defer tick.Stop()
 			for i := 0; time.Now().Before(end); i++ {
+				<-tick.C
 				t0 := time.Now()
 				resp, err := client.Get(url + "?crc_token=bench" + strconv.Itoa(i))
 				if err != nil {
