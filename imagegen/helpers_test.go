@@ -31,8 +31,7 @@ type testModel struct {
 	zdim                      int    // model's z width; <0 makes it dynamic ("Z")
 	h, w                      int
 	nhwc                      bool
-	dynamicHW                 bool // declare H and W as symbolic in the output
-	batch                     any  // "N" (default) or a fixed int
+	batch                     any // "N" (default) or a fixed int
 	scale, bias               float32
 	nanEvery                  int // when > 0, every nanEvery-th output value is NaN
 	extraInput                string
@@ -113,14 +112,10 @@ func (m testModel) build(t testing.TB) []byte {
 	if m.extraInput != "" {
 		g.Input(m.extraInput, onnxbuild.Float, m.batch, 1)
 	}
-	var oh, ow any = m.h, m.w
-	if m.dynamicHW {
-		oh, ow = "H", "W"
-	}
 	if m.nhwc {
-		g.Output(m.imageName, onnxbuild.Float, m.batch, oh, ow, 3)
+		g.Output(m.imageName, onnxbuild.Float, m.batch, m.h, m.w, 3)
 	} else {
-		g.Output(m.imageName, onnxbuild.Float, m.batch, 3, oh, ow)
+		g.Output(m.imageName, onnxbuild.Float, m.batch, 3, m.h, m.w)
 	}
 	g.FloatInit("W", []int64{int64(zd), int64(k)}, m.weights())
 	mask := make([]float32, k)

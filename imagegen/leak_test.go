@@ -28,12 +28,12 @@ func rssBytes(t *testing.T) int64 {
 }
 
 // packageGoroutines counts goroutines running this package's code, other
-// than the test's own.
+// than the test's own and TestMain's.
 func packageGoroutines() int {
 	buf := make([]byte, 1<<20)
 	n := 0
 	for _, gr := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
-		if strings.Contains(gr, "moetron/imagegen.") && !strings.Contains(gr, "imagegen.TestNoLeaks") {
+		if strings.Contains(gr, "moetron/imagegen.") && !strings.Contains(gr, "imagegen.TestNoLeaks") && !strings.Contains(gr, "imagegen.TestMain") {
 			n++
 		}
 	}
@@ -47,6 +47,7 @@ func packageGoroutines() int {
 func TestNoLeaks(t *testing.T) {
 	needRuntime(t)
 	before := runtime.NumGoroutine()
+	require.Zero(t, packageGoroutines(), "goroutines left by earlier tests")
 	g, err := New(Config{Model: testModel{h: 64, w: 64, zdim: 8}.build(t), IntraOpThreads: 1, MaxBatch: 4, EncodeWorkers: 2})
 	require.NoError(t, err)
 
@@ -80,7 +81,10 @@ func TestNoLeaks(t *testing.T) {
 	t.Logf("RSS %d -> %d bytes", rss0, rss1)
 	assert.Less(t, rss1-rss0, int64(16<<20), "RSS grew from %d to %d bytes over 1,000 calls", rss0, rss1)
 
-	assert.Equal(t, 1, packageGoroutines(), "the batching loop runs while the generator is open")
+	if !assert.Equal(t, 1, packageGoroutines(), "the batching loop runs while the generator is open") {
+		buf := make([]byte, 1<<20)
+		t.Logf("%s", buf[:runtime.Stack(buf, true)])
+	}
 	require.NoError(t, g.Close())
 	assert.Zero(t, liveTensors.Load())
 	require.Eventually(t, func() bool { return packageGoroutines() == 0 }, 5*time.Second, 5*time.Millisecond,
