@@ -27,6 +27,8 @@ def main(path, out):
             unknown += 1
             continue
         n, dims, ok = 1, [], True
+        if not t.shape.dim or not t.shape.dim[0].HasField("dim_param"):
+            continue  # no batch dimension (weights, shapes): does not grow with the batch
         for i, d in enumerate(t.shape.dim):
             if d.HasField("dim_value"):
                 n *= d.dim_value
