@@ -8,6 +8,18 @@
 // assertions read xfake's ledger (RepliesTo, DMsTo, Uploads): exactly one
 // reply with an image per command, whatever was killed on the way.
 //
+// The tests:
+//
+//	TestHappyPath                 mentions and DMs answered once each, SQLite and Azurite
+//	TestWebhookAnswers            CRC, 401/403/400/413, duplicates; only real deliveries become jobs; metrics
+//	TestDuplicateDeliveriesAnsweredOnce  X repeating deliveries, before and after the answer
+//	TestPoisonJob                 non-jobs on the queue end on <queue>-poison, reason "permanent"
+//	TestRateLimitStorm            every X endpoint 429: jobs deferred, then answered; nothing poisoned
+//	TestXOutage                   X answers 503 for 6 s: retried, answered after, nothing poisoned
+//	TestWorkerKilled              worker SIGKILLed 20 times while 50 commands flow
+//	TestWebhookKilled             webhook SIGKILLed 3 times mid-stream; every 200 answered once
+//	TestQueueOutage               Azurite stopped mid-stream, webhook killed with jobs in its spool
+//
 // What runs where:
 //
 //   - go test ./e2e: everything, including the crash tests (the worker killed

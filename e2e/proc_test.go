@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -151,12 +150,6 @@ func (p *proc) signal(sig syscall.Signal, d time.Duration) bool {
 	return true
 }
 
-// Log returns the whole log so far.
-func (p *proc) Log() string {
-	b, _ := os.ReadFile(p.log)
-	return string(b)
-}
-
 // tail returns the last n lines of a file.
 func tail(path string, n int) string {
 	b, err := os.ReadFile(path)
@@ -227,5 +220,3 @@ func ctxFor(t testing.TB, d time.Duration) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
-
-var errNotYet = errors.New("not yet")
