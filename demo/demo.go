@@ -16,13 +16,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/moetron/moetron/imagegen"
-	"github.com/moetron/moetron/imagegen/bundled"
-	"github.com/moetron/moetron/queue"
 	"github.com/moetron/moetron/queue/queueopen"
-	"github.com/moetron/moetron/reply"
 	"github.com/moetron/moetron/webhooks"
 	"github.com/moetron/moetron/webhookserver"
-	"github.com/moetron/moetron/worker"
+	"github.com/moetron/moetron/workerserver"
 	"github.com/moetron/moetron/xfake"
 )
 
@@ -155,14 +152,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		BearerToken:       xc.BearerToken,
 	}
 	reg := prometheus.NewRegistry()
-	var consumer atomic.Pointer[queue.Consumer]
+	var wserver atomic.Pointer[workerserver.Server]
 	checks := make(chan error, 8)
 	srv, err := webhookserver.New(ctx, wcfg, &webhookserver.Options{
 		Listener: ln,
 		Registry: reg,
 		Notify: func() {
-			if c := consumer.Load(); c != nil {
-				c.Wake()
+			if w := wserver.Load(); w != nil {
+				w.Wake()
 			}
 		},
 		OnWebhookCheck: func(st webhooks.Status, err error) {
@@ -181,67 +178,38 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 
-	// The worker: its own handle on the SQLite file, as a second process
-	// would have.
-	wq, err := queueopen.Open(ctx, qenv, &queueopen.Options{Logger: log.With("component", "queue")})
-	if err != nil {
-		srv.Close()
-		return nil, fmt.Errorf("demo: %w", err)
-	}
-	defer wq.Close()
-	gen, err := imagegen.New(imagegen.Config{Model: bundled.Model(), LibraryPath: cfg.LibraryPath, Logger: log.With("component", "imagegen")})
-	if err != nil {
-		srv.Close()
-		return nil, fmt.Errorf("demo: loading the bundled model: %w", err)
-	}
-	defer gen.Close()
-	rc, err := reply.New(reply.Config{
-		ConsumerKey: xc.ConsumerKey, ConsumerSecret: xc.ConsumerSecret,
-		AccessToken: xc.AccessToken, AccessTokenSecret: xc.AccessTokenSecret,
-		BotUserID: xc.BotUserID, BaseURL: x.URL(), Logger: log.With("component", "reply"),
-	})
-	if err != nil {
-		srv.Close()
-		return nil, fmt.Errorf("demo: %w", err)
-	}
-	wk, err := worker.New(worker.Config{
-		Generator: gen, Replier: rc, BotUserID: xc.BotUserID,
-		Metrics: worker.NewMetrics(reg), Logger: log.With("component", "worker"),
-	})
-	if err != nil {
-		srv.Close()
-		return nil, fmt.Errorf("demo: %w", err)
-	}
-	cons, err := queue.NewConsumer(wq.Queue, wk, queue.ConsumerConfig{
-		Concurrency:     max(gen.MaxBatch(), 4),
-		PoisonFactory:   wq.PoisonFactory,
+	// The worker, exactly as examples/worker builds it: its own handle on
+	// the SQLite file, as a second process would have.
+	wsrv, err := workerserver.New(ctx, workerserver.Config{
+		BotUserID: xc.BotUserID, ConsumerKey: xc.ConsumerKey, ConsumerSecret: xc.ConsumerSecret,
+		AccessToken: xc.AccessToken, AccessTokenSecret: xc.AccessTokenSecret, APIBase: x.URL(),
+		Queue: qenv, ORTLib: cfg.LibraryPath, Device: imagegen.DeviceCPU,
+	}, &workerserver.Options{
+		Registry:        reg,
 		MinPollInterval: 50 * time.Millisecond,
 		MaxPollInterval: 500 * time.Millisecond,
-		Logger:          log.With("component", "consumer"),
+		Logger:          log,
 	})
 	if err != nil {
 		srv.Close()
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	consumer.Store(cons)
-	progress("worker ready: bundled model on %s, ONNX Runtime %s", gen.Device(), cfg.LibraryPath)
+	wserver.Store(wsrv)
+	progress("worker ready: bundled model on %s, ONNX Runtime %s", wsrv.Device(), cfg.LibraryPath)
 
 	// Run both until the scenario is over.
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	var serveErr, consErr error
 	wg.Go(func() { serveErr = srv.Serve(runCtx) })
-	wg.Go(func() { consErr = cons.Run(runCtx) })
+	wg.Go(func() { consErr = wsrv.Run(runCtx) })
 	stopAll := func() error {
 		stop()
 		wg.Wait()
-		if errors.Is(consErr, context.Canceled) {
-			consErr = nil
-		}
 		return errors.Join(serveErr, consErr)
 	}
 
-	res := &Result{WebhookURL: wcfg.URL, Device: gen.Device()}
+	res := &Result{WebhookURL: wcfg.URL, Device: wsrv.Device()}
 	res.Timings.Startup = time.Since(start)
 	progress("webhook server listening on %s; registering it with the fake X", srv.Addr())
 
@@ -261,7 +229,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	progress("webhook %s registered (CRC passed) and @%s subscribed", hooks[0].ID, xc.BotScreenName)
 
-	sc := &scenario{x: x, reg: reg, webhookURL: wcfg.URL, queue: wq.Queue, outDir: cfg.OutDir, progress: progress}
+	sc := &scenario{x: x, reg: reg, webhookURL: wcfg.URL, queue: wsrv.Queue(), outDir: cfg.OutDir, progress: progress}
 	runErr := sc.run(ctx, res)
 	res.Metrics = summary(reg)
 	if err := stopAll(); err != nil {

@@ -9,10 +9,12 @@
 //     registers the URL with the fake X (a real CRC round trip over HTTP)
 //     and subscribes the bot; its queue is a SQLite file in a temporary
 //     directory;
-//   - a worker: package worker behind a queue.Consumer on its own handle of
-//     the same SQLite file (as a second process would have), generating
-//     with the bundled CPPN model on ONNX Runtime's CPU provider, and
-//     answering through package reply.
+//   - the worker server of package workerserver, configured like
+//     examples/worker, on its own handle of the same SQLite file (as a
+//     second process would have), generating with the bundled CPPN model
+//     on ONNX Runtime's CPU provider and answering through package reply;
+//     the webhook wakes it when it enqueues, and both share one Prometheus
+//     registry.
 //
 // It then has the fake X deliver signed events, each through the webhook
 // (mentions with moerand, moemess and moename, an X retry of the last

@@ -1,0 +1,305 @@
+package workerserver
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moetron/moetron/imagegen"
+	"github.com/moetron/moetron/queue"
+	"github.com/moetron/moetron/queue/queueopen"
+	"github.com/moetron/moetron/reply"
+)
+
+// Environment variable names read by FromLookup: the design's names, then
+// the worker's own tuning.
+const (
+	EnvBotUserID         = "BOT_USER_ID"
+	EnvConsumerKey       = "X_CONSUMER_KEY"
+	EnvConsumerSecret    = "X_CONSUMER_SECRET"
+	EnvAccessToken       = "X_ACCESS_TOKEN"
+	EnvAccessTokenSecret = "X_ACCESS_TOKEN_SECRET"
+	EnvAPIBase           = "X_API_BASE"
+	EnvModelPath         = "MODEL_PATH"
+	EnvORTLib            = "ORT_LIB"
+	EnvCUDAPlugin        = "ORT_CUDA_PLUGIN"
+	EnvDevice            = "DEVICE"
+	EnvMetricsAddr       = "METRICS_ADDR"
+	EnvConcurrency       = "WORKER_CONCURRENCY"
+	EnvDrainTimeout      = "WORKER_DRAIN_TIMEOUT"
+	EnvVisibility        = "WORKER_VISIBILITY"
+	EnvImageFormat       = "IMAGE_FORMAT"
+)
+
+// Defaults of Config.
+const (
+	DefaultAPIBase      = reply.DefaultBaseURL
+	DefaultDevice       = imagegen.DeviceAuto
+	DefaultFormat       = imagegen.FormatPNG
+	DefaultDrainTimeout = queue.DefaultDrainTimeout
+	DefaultVisibility   = queue.DefaultVisibility
+)
+
+// ErrConfig is wrapped by every error of Config.Validate.
+var ErrConfig = errors.New("workerserver: invalid configuration")
+
+// Config is the configuration of a worker server. The zero value of every
+// field means its default; BotUserID and the four OAuth 1.0a values are
+// required.
+type Config struct {
+	// BotUserID is the bot's user id (BOT_USER_ID). Required, decimal.
+	BotUserID string
+	// ConsumerKey, ConsumerSecret, AccessToken and AccessTokenSecret are
+	// the bot's OAuth 1.0a user-context credentials (X_CONSUMER_KEY,
+	// X_CONSUMER_SECRET, X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET). Required;
+	// all but ConsumerKey are secrets and never shown.
+	ConsumerKey       string
+	ConsumerSecret    string
+	AccessToken       string
+	AccessTokenSecret string
+	// APIBase is X's API base URL (X_API_BASE). Empty means DefaultAPIBase.
+	APIBase string
+
+	// Queue selects and configures the queue backend (QUEUE_BACKEND,
+	// QUEUE_NAME, QUEUE_PATH, AZURE_STORAGE_CONNECTION_STRING). Ignored
+	// when Options.Queue is given.
+	Queue queueopen.Env
+
+	// ModelPath is the ONNX model file (MODEL_PATH). Empty means the
+	// bundled model.
+	ModelPath string
+	// ORTLib is the ONNX Runtime shared library (ORT_LIB). Empty means
+	// imagegen.DefaultLibraryPath(), where scripts/ort-lib.sh (make ort)
+	// puts it.
+	ORTLib string
+	// CUDAPlugin is the CUDA plugin execution provider library
+	// (ORT_CUDA_PLUGIN); empty means the classic CUDA provider.
+	CUDAPlugin string
+	// Device is auto, cpu or cuda (DEVICE). Empty means DefaultDevice.
+	Device string
+	// MetricsAddr, if set, is where Run serves /metrics, /healthz and
+	// /readyz (METRICS_ADDR). Empty means no listener: mount Handler
+	// yourself if you want the endpoints.
+	MetricsAddr string
+
+	// Concurrency is the most jobs handled at once (WORKER_CONCURRENCY).
+	// Zero means the generator's batch size, so that concurrent jobs share
+	// one session run.
+	Concurrency int
+	// DrainTimeout is how long Run waits for the jobs in flight once its
+	// context ends before it releases them to the queue
+	// (WORKER_DRAIN_TIMEOUT, a Go duration). Zero means DefaultDrainTimeout;
+	// negative means release at once.
+	DrainTimeout time.Duration
+	// Visibility is the lease taken on each job, renewed while it runs
+	// (WORKER_VISIBILITY). It bounds how long a crashed worker keeps a job
+	// hidden. Zero means DefaultVisibility; at least 1 s otherwise.
+	Visibility time.Duration
+	// Format is the image format sent to X, png or jpeg (IMAGE_FORMAT).
+	// Empty means DefaultFormat.
+	Format string
+
+	// envErrs are the environment values FromLookup could not parse;
+	// Validate reports them.
+	envErrs []string
+}
+
+// FromEnv reads a Config from the process environment.
+func FromEnv() Config { return FromLookup(os.Getenv) }
+
+// FromLookup reads a Config through getenv (os.Getenv, or a map in tests).
+// Values that do not parse (a concurrency that is not a number, a timeout
+// that is not a duration) are kept aside and reported by Validate.
+func FromLookup(getenv func(string) string) Config {
+	c := Config{
+		BotUserID:         getenv(EnvBotUserID),
+		ConsumerKey:       getenv(EnvConsumerKey),
+		ConsumerSecret:    getenv(EnvConsumerSecret),
+		AccessToken:       getenv(EnvAccessToken),
+		AccessTokenSecret: getenv(EnvAccessTokenSecret),
+		APIBase:           getenv(EnvAPIBase),
+		Queue:             queueopen.FromLookup(getenv),
+		ModelPath:         getenv(EnvModelPath),
+		ORTLib:            getenv(EnvORTLib),
+		CUDAPlugin:        getenv(EnvCUDAPlugin),
+		Device:            getenv(EnvDevice),
+		MetricsAddr:       getenv(EnvMetricsAddr),
+		Format:            getenv(EnvImageFormat),
+	}
+	if v := getenv(EnvConcurrency); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			c.envErrs = append(c.envErrs, fmt.Sprintf("%s %q is not a whole number", EnvConcurrency, v))
+		}
+		c.Concurrency = n
+	}
+	dur := func(env string, p *time.Duration) {
+		if v := getenv(env); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				c.envErrs = append(c.envErrs, fmt.Sprintf("%s %q is not a duration such as 30s or 2m", env, v))
+			}
+			*p = d
+		}
+	}
+	dur(EnvDrainTimeout, &c.DrainTimeout)
+	dur(EnvVisibility, &c.Visibility)
+	return c
+}
+
+// Flags binds c's fields to flags of fs named after the environment variables
+// in lower case with dashes (-bot-user-id, -x-consumer-key, -model-path,
+// -worker-concurrency, ...). The current values of c are the defaults, so
+// call FromEnv first and let the command line win. Secrets are better
+// passed in the environment: flags show up in process listings.
+func (c *Config) Flags(fs *flag.FlagSet) {
+	s := func(p *string, env, usage string) { fs.StringVar(p, flagName(env), *p, usage) }
+	s(&c.BotUserID, EnvBotUserID, "the bot's X user id (required)")
+	s(&c.ConsumerKey, EnvConsumerKey, "X app consumer key (required)")
+	s(&c.ConsumerSecret, EnvConsumerSecret, "X app consumer secret (required; secret, prefer the environment)")
+	s(&c.AccessToken, EnvAccessToken, "bot's OAuth access token (required; secret, prefer the environment)")
+	s(&c.AccessTokenSecret, EnvAccessTokenSecret, "bot's OAuth access token secret (required; secret, prefer the environment)")
+	s(&c.APIBase, EnvAPIBase, "X API base URL (default "+DefaultAPIBase+")")
+	s(&c.ModelPath, EnvModelPath, "ONNX model file (default: the bundled model)")
+	s(&c.ORTLib, EnvORTLib, "ONNX Runtime library (default "+imagegen.DefaultLibraryPath()+")")
+	s(&c.CUDAPlugin, EnvCUDAPlugin, "CUDA plugin execution provider library")
+	s(&c.Device, EnvDevice, "auto, cpu or cuda (default "+DefaultDevice+")")
+	s(&c.MetricsAddr, EnvMetricsAddr, "address serving /metrics, /healthz and /readyz (default: none)")
+	s(&c.Format, EnvImageFormat, "image format sent to X: png or jpeg (default png)")
+	fs.IntVar(&c.Concurrency, flagName(EnvConcurrency), c.Concurrency, "jobs handled at once (default: the generator's batch size)")
+	fs.DurationVar(&c.DrainTimeout, flagName(EnvDrainTimeout), c.DrainTimeout,
+		"how long a shutdown waits for jobs in flight before releasing them (default "+DefaultDrainTimeout.String()+")")
+	fs.DurationVar(&c.Visibility, flagName(EnvVisibility), c.Visibility,
+		"lease on each job, renewed while it runs (default "+DefaultVisibility.String()+")")
+	c.Queue.Flags(fs)
+}
+
+func flagName(env string) string { return strings.ToLower(strings.ReplaceAll(env, "_", "-")) }
+
+// WithDefaults returns c with every empty field that has a default filled
+// in. Concurrency stays zero: its default is the generator's batch size,
+// known only once the model is loaded.
+func (c Config) WithDefaults() Config {
+	if c.APIBase == "" {
+		c.APIBase = DefaultAPIBase
+	}
+	if c.ORTLib == "" {
+		c.ORTLib = imagegen.DefaultLibraryPath()
+	}
+	if c.Device == "" {
+		c.Device = DefaultDevice
+	}
+	if c.Format == "" {
+		c.Format = string(DefaultFormat)
+	}
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = DefaultDrainTimeout
+	}
+	if c.Visibility == 0 {
+		c.Visibility = DefaultVisibility
+	}
+	if c.Queue.Backend == "" {
+		c.Queue.Backend = queueopen.DefaultBackend
+	}
+	if c.Queue.Name == "" {
+		c.Queue.Name = queueopen.DefaultName
+	}
+	if c.Queue.Path == "" && c.Queue.Backend == queueopen.BackendSQLite {
+		c.Queue.Path = queueopen.DefaultPath
+	}
+	return c
+}
+
+// Validate reports every problem of c at once in one error wrapping
+// ErrConfig: first the missing required variables, by name, then the
+// malformed ones. It never shows a secret's value.
+func (c Config) Validate() error {
+	bad := append([]string(nil), c.envErrs...)
+	c = c.WithDefaults()
+	var missing []string
+	need := func(v, env string) {
+		if strings.TrimSpace(v) == "" {
+			missing = append(missing, env)
+		}
+	}
+	need(c.BotUserID, EnvBotUserID)
+	need(c.ConsumerKey, EnvConsumerKey)
+	need(c.ConsumerSecret, EnvConsumerSecret)
+	need(c.AccessToken, EnvAccessToken)
+	need(c.AccessTokenSecret, EnvAccessTokenSecret)
+	if c.BotUserID != "" && !isDecimal(c.BotUserID) {
+		bad = append(bad, fmt.Sprintf("%s %q is not a decimal user id", EnvBotUserID, c.BotUserID))
+	}
+	if u, err := url.Parse(c.APIBase); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		bad = append(bad, fmt.Sprintf("%s %q is not an http(s) URL", EnvAPIBase, c.APIBase))
+	}
+	switch c.Device {
+	case imagegen.DeviceAuto, imagegen.DeviceCPU, imagegen.DeviceCUDA:
+	default:
+		bad = append(bad, fmt.Sprintf("%s %q is not auto, cpu or cuda", EnvDevice, c.Device))
+	}
+	switch imagegen.Format(c.Format) {
+	case imagegen.FormatPNG, imagegen.FormatJPEG:
+	default:
+		bad = append(bad, fmt.Sprintf("%s %q is not png or jpeg", EnvImageFormat, c.Format))
+	}
+	if c.Concurrency < 0 {
+		bad = append(bad, fmt.Sprintf("%s %d is negative", EnvConcurrency, c.Concurrency))
+	}
+	if c.Visibility < time.Second || c.Visibility > queue.MaxVisibility {
+		bad = append(bad, fmt.Sprintf("%s %s is not between 1s and %s", EnvVisibility, c.Visibility, queue.MaxVisibility))
+	}
+	if err := c.Queue.Validate(); err != nil {
+		bad = append(bad, strings.TrimPrefix(err.Error(), queueopen.ErrConfig.Error()+": "))
+	}
+	var parts []string
+	if len(missing) > 0 {
+		parts = append(parts, "missing "+strings.Join(missing, ", "))
+	}
+	parts = append(parts, bad...)
+	if len(parts) > 0 {
+		return fmt.Errorf("%w: %s", ErrConfig, strings.Join(parts, "; "))
+	}
+	return nil
+}
+
+// String describes c for a start-up log line. Secrets show only as "set" or
+// "unset"; so does Printf's %v, which calls it.
+func (c Config) String() string {
+	c = c.WithDefaults()
+	set := func(v string) string {
+		if v == "" {
+			return "unset"
+		}
+		return "set"
+	}
+	model := c.ModelPath
+	if model == "" {
+		model = "bundled"
+	}
+	conc := "batch"
+	if c.Concurrency > 0 {
+		conc = strconv.Itoa(c.Concurrency)
+	}
+	return fmt.Sprintf("bot_user_id=%s consumer_key=%s consumer_secret=%s access_token=%s access_token_secret=%s "+
+		"api_base=%s queue={%s} model=%s ort_lib=%s device=%s metrics=%q concurrency=%s drain=%s visibility=%s format=%s",
+		c.BotUserID, set(c.ConsumerKey), set(c.ConsumerSecret), set(c.AccessToken), set(c.AccessTokenSecret),
+		c.APIBase, c.Queue, model, c.ORTLib, c.Device, c.MetricsAddr, conc, c.DrainTimeout, c.Visibility, c.Format)
+}
+
+func isDecimal(s string) bool {
+	if s == "" || len(s) > 20 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}

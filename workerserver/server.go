@@ -1,0 +1,373 @@
+package workerserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/moetron/moetron/imagegen"
+	"github.com/moetron/moetron/imagegen/bundled"
+	"github.com/moetron/moetron/queue"
+	"github.com/moetron/moetron/queue/queueopen"
+	"github.com/moetron/moetron/reply"
+	"github.com/moetron/moetron/worker"
+)
+
+// Timeouts of the metrics server and of the readiness check.
+const (
+	ReadHeaderTimeout = 5 * time.Second
+	ReadTimeout       = 10 * time.Second
+	WriteTimeout      = 30 * time.Second
+	IdleTimeout       = 60 * time.Second
+	MaxHeaderBytes    = 64 << 10
+	// ReadyTimeout bounds the queue check of /readyz.
+	ReadyTimeout = 2 * time.Second
+	// ShutdownTimeout bounds the wait for metrics requests in flight once
+	// the consumer has drained.
+	ShutdownTimeout = 5 * time.Second
+)
+
+// Options are the optional parts of New; nil means the zero value.
+type Options struct {
+	// Queue is an already open job queue. Nil means open Config.Queue with
+	// queueopen; the server then closes it. A given Queue needs Poison or
+	// PoisonFactory and is not closed by the server.
+	Queue queue.Queue
+	// Poison is the poison queue for Options.Queue.
+	Poison queue.Queue
+	// PoisonFactory opens the poison queue by name for Options.Queue (see
+	// queue.ConsumerConfig.PoisonFactory).
+	PoisonFactory func(name string) (queue.Queue, error)
+	// Generator renders the images. Nil means load Config.ModelPath (or the
+	// bundled model) on Config.Device; the server then closes it. A given
+	// Generator is shared, not closed, and Config's model settings are
+	// ignored.
+	Generator *imagegen.Generator
+	// HTTPClient supplies the transport (and the timeout) of the calls to
+	// X; nil means reply's defaults.
+	HTTPClient *http.Client
+	// Registry collects the metrics served on /metrics. Nil means a new
+	// registry with the Go and process collectors.
+	Registry *prometheus.Registry
+	// MinPollInterval and MaxPollInterval bound the idle polling of the
+	// queue; zero means queue.ConsumerConfig's defaults (100 ms, 2 s).
+	// Demos and tests set them lower; Wake cuts a wait short anyway.
+	MinPollInterval time.Duration
+	MaxPollInterval time.Duration
+	// Logger receives the server's and its components' records; nil
+	// discards them.
+	Logger *slog.Logger
+}
+
+// Server is the worker half of the bot: a queue.Consumer running a
+// worker.Worker (imagegen for the image, reply for X), with health,
+// readiness and Prometheus metrics.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	opened   *queueopen.Opened   // non-nil when the server opened the queue
+	q        queue.Queue         // the job queue
+	gen      *imagegen.Generator // the generator in use
+	ownGen   bool                // the server loaded gen and closes it
+	wmet     *worker.Metrics     // job outcomes and latencies
+	cmet     *ConsumerMetrics    // the consumer's hooks
+	consumer *queue.Consumer     // runs the worker
+	mux      *http.ServeMux      // /metrics, /healthz, /readyz
+	conc     int                 // the consumer's concurrency
+	running  atomic.Bool         // the consumer takes jobs
+	started  atomic.Bool         // Run was called
+	mu       sync.Mutex          // guards ln, listened
+	ln       net.Listener        // the metrics listener, once Listen ran
+	listened bool                // Listen ran
+	closing  sync.Once           // Close runs once
+	closeErr error               // Close's result
+	cleanups []func() error      // what Close releases, in order
+}
+
+// New validates cfg, opens the queue and loads the model (unless opts gives
+// them), builds the reply client, the worker and the consumer, and registers
+// the metrics. Call Run to consume, or Close to release it unused.
+func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.WithDefaults()
+	if opts == nil {
+		opts = &Options{}
+	}
+	s := &Server{cfg: cfg, log: opts.Logger, reg: opts.Registry}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.reg == nil {
+		s.reg = prometheus.NewRegistry()
+		s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	if err := s.build(ctx, opts); err != nil {
+		s.release()
+		return nil, err
+	}
+	return s, nil
+}
+
+// build does New's work; on error the caller releases what was built.
+func (s *Server) build(ctx context.Context, opts *Options) error {
+	cfg := s.cfg
+	if opts.Queue != nil && opts.Poison == nil && opts.PoisonFactory == nil {
+		return fmt.Errorf("%w: Options.Queue needs Options.Poison or Options.PoisonFactory", ErrConfig)
+	}
+	client, err := reply.New(reply.Config{
+		ConsumerKey: cfg.ConsumerKey, ConsumerSecret: cfg.ConsumerSecret,
+		AccessToken: cfg.AccessToken, AccessTokenSecret: cfg.AccessTokenSecret,
+		BotUserID: cfg.BotUserID, BaseURL: cfg.APIBase, HTTPClient: opts.HTTPClient,
+		Logger: s.log.With("component", "reply"),
+	})
+	if err != nil {
+		return fmt.Errorf("workerserver: %w", err)
+	}
+
+	s.gen = opts.Generator
+	if s.gen == nil {
+		if _, err := os.Stat(cfg.ORTLib); err != nil {
+			return fmt.Errorf("workerserver: ONNX Runtime library %s: %w (run scripts/ort-lib.sh, or set %s)", cfg.ORTLib, err, EnvORTLib)
+		}
+		gcfg := imagegen.Config{ModelPath: cfg.ModelPath, LibraryPath: cfg.ORTLib, CUDAPlugin: cfg.CUDAPlugin,
+			Device: cfg.Device, Logger: s.log.With("component", "imagegen")}
+		if gcfg.ModelPath == "" {
+			gcfg.Model = bundled.Model()
+		}
+		if s.gen, err = imagegen.New(gcfg); err != nil {
+			return fmt.Errorf("workerserver: loading the model: %w", err)
+		}
+		s.ownGen = true
+		s.cleanups = append(s.cleanups, s.gen.Close)
+	}
+
+	s.wmet = worker.NewMetrics(s.reg)
+	s.cmet = NewConsumerMetrics(s.reg)
+	w, err := worker.New(worker.Config{
+		Generator: s.gen, Replier: client, BotUserID: cfg.BotUserID, Format: imagegen.Format(cfg.Format),
+		Metrics: s.wmet, Logger: s.log.With("component", "worker"),
+	})
+	if err != nil {
+		return fmt.Errorf("workerserver: %w", err)
+	}
+
+	ccfg := queue.ConsumerConfig{
+		Visibility: cfg.Visibility, DrainTimeout: cfg.DrainTimeout,
+		MinPollInterval: opts.MinPollInterval, MaxPollInterval: opts.MaxPollInterval,
+		Metrics: s.cmet.Hooks(), Logger: s.log.With("component", "consumer"),
+	}
+	s.q = opts.Queue
+	if s.q == nil {
+		o, err := queueopen.Open(ctx, cfg.Queue, &queueopen.Options{Logger: s.log.With("component", "queue")})
+		if err != nil {
+			return fmt.Errorf("workerserver: %w", err)
+		}
+		s.opened, s.q, ccfg.PoisonFactory = o, o.Queue, o.PoisonFactory
+		s.cleanups = append(s.cleanups, o.Close)
+	} else {
+		ccfg.Poison, ccfg.PoisonFactory = opts.Poison, opts.PoisonFactory
+	}
+	s.conc = cfg.Concurrency
+	if s.conc == 0 {
+		s.conc = s.gen.MaxBatch()
+	}
+	ccfg.Concurrency, ccfg.BatchSize = s.conc, min(s.conc, queue.MaxReceive)
+	if s.consumer, err = queue.NewConsumer(s.q, w, ccfg); err != nil {
+		return fmt.Errorf("workerserver: %w", err)
+	}
+	s.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "moetron_consumer_in_flight", Help: "Jobs being handled now.",
+	}, func() float64 { return float64(s.consumer.InFlight()) }))
+
+	s.mux = http.NewServeMux()
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	s.mux.HandleFunc("GET /readyz", s.ready)
+	return nil
+}
+
+// ready answers 200 while the consumer runs and the queue answers.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if !s.running.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "not consuming\n")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), ReadyTimeout)
+	defer cancel()
+	if _, err := s.q.Len(ctx); err != nil {
+		s.log.Warn("readiness check failed", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "queue unavailable\n")
+		return
+	}
+	io.WriteString(w, "ok\n")
+}
+
+// Config returns the configuration, defaults filled in.
+func (s *Server) Config() Config { return s.cfg }
+
+// Handler serves /metrics, /healthz (200 while the process lives) and
+// /readyz (200 while Run consumes and the queue answers, else 503).
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Registry returns the registry the metrics are served from.
+func (s *Server) Registry() *prometheus.Registry { return s.reg }
+
+// WorkerMetrics returns the worker's collectors (jobs by outcome, latencies).
+func (s *Server) WorkerMetrics() *worker.Metrics { return s.wmet }
+
+// ConsumerMetrics returns the consumer's collectors.
+func (s *Server) ConsumerMetrics() *ConsumerMetrics { return s.cmet }
+
+// Queue returns the job queue.
+func (s *Server) Queue() queue.Queue { return s.q }
+
+// Device returns the device the generator runs on ("cpu" or "cuda").
+func (s *Server) Device() string { return s.gen.Device() }
+
+// Concurrency returns how many jobs are handled at once.
+func (s *Server) Concurrency() int { return s.conc }
+
+// InFlight returns the number of jobs being handled now.
+func (s *Server) InFlight() int { return s.consumer.InFlight() }
+
+// Wake makes a consumer waiting between polls receive at once, e.g. after a
+// same-process webhook enqueued a job (webhookserver.Options.Notify).
+func (s *Server) Wake() { s.consumer.Wake() }
+
+// Listen opens the listener on Config.MetricsAddr, if set, so that Addr
+// reports the real address (useful with port 0) before Run. Run calls it.
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listened || s.cfg.MetricsAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("workerserver: listen on %s: %w", s.cfg.MetricsAddr, err)
+	}
+	s.ln, s.listened = ln, true
+	return nil
+}
+
+// Addr is the metrics listener's address (nil without MetricsAddr, or
+// before Listen).
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Run serves the endpoints on MetricsAddr (if set) and consumes jobs until
+// ctx ends. Then it stops taking jobs and drains: the jobs in flight finish,
+// or at DrainTimeout are cancelled and released to the queue, and Run
+// returns an error wrapping queue.ErrDrainTimeout. It closes the server
+// before returning; after a clean drain it returns nil. A Server runs once.
+func (s *Server) Run(ctx context.Context) error {
+	if !s.started.CompareAndSwap(false, true) {
+		return fmt.Errorf("workerserver: %w", queue.ErrConsumerRunning)
+	}
+	defer s.Close()
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	ln := s.ln
+	s.mu.Unlock()
+
+	cctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var srv *http.Server
+	var serveErr error
+	served := make(chan struct{})
+	if ln != nil {
+		srv = &http.Server{
+			Handler: s.mux, ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
+			WriteTimeout: WriteTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes,
+			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		}
+		go func() {
+			defer close(served)
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				serveErr = fmt.Errorf("workerserver: serving on %s: %w", ln.Addr(), err)
+				stop() // no metrics means no readiness probe: stop and say so
+			}
+		}()
+	} else {
+		close(served)
+	}
+
+	s.log.Info("worker started", "config", s.cfg.String(), "device", s.gen.Device(),
+		"concurrency", s.conc, "max_batch", s.gen.MaxBatch())
+	s.running.Store(true)
+	err := s.consumer.Run(cctx)
+	s.running.Store(false)
+	if errors.Is(err, queue.ErrDrainTimeout) {
+		s.log.Warn("drain deadline passed; unfinished jobs were released to the queue")
+	} else if err == nil {
+		s.log.Info("worker drained")
+	}
+
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+		if serr := srv.Shutdown(sctx); serr != nil {
+			srv.Close()
+		}
+		cancel()
+	}
+	<-served
+	return errors.Join(err, serveErr)
+}
+
+// Close stops a running consumer (draining as Run does), then closes the
+// metrics listener, the generator and the queue if the server made them.
+// Run calls it before returning; it is safe to call more than once.
+func (s *Server) Close() error {
+	s.closing.Do(func() {
+		if s.consumer != nil {
+			s.consumer.Shutdown(context.Background())
+		}
+		s.closeErr = s.release()
+	})
+	return s.closeErr
+}
+
+func (s *Server) release() error {
+	s.mu.Lock()
+	if s.ln != nil && !s.started.Load() { // Run's http.Server closes it otherwise
+		s.ln.Close()
+	}
+	s.mu.Unlock()
+	var errs []error
+	for i := len(s.cleanups) - 1; i >= 0; i-- {
+		if err := s.cleanups[i](); err != nil {
+			errs = append(errs, fmt.Errorf("workerserver: close: %w", err))
+		}
+	}
+	s.cleanups = nil
+	return errors.Join(errs...)
+}
