@@ -68,14 +68,16 @@ func acked(cs []*cmd) (ok []*cmd, not int) {
 	return ok, not
 }
 
-// visibilityFlag finds the worker's setting for the visibility timeout of
-// its leases in its -h output, or skips t: with the queue package's 10-minute
-// default, a killed worker's jobs come back only after 10 minutes.
+// visibilityFlag finds the worker's flag for the visibility timeout of its
+// leases (-worker-visibility today) in its -h output. The test needs it: with
+// the queue package's 10-minute default, a killed worker's jobs would come
+// back only after 10 minutes.
 func visibilityFlag(t *testing.T, bin string) string {
+	t.Helper()
 	out, _ := exec.Command(bin, "-h").CombinedOutput()
 	m := regexp.MustCompile(`(?m)^\s+-([a-z-]*visibility[a-z-]*)\b`).FindSubmatch(out)
 	if m == nil {
-		t.Skip("examples/worker offers no visibility-timeout setting; after a SIGKILL its jobs would wait out the 10-minute default")
+		t.Fatalf("examples/worker -h shows no visibility-timeout flag:\n%s", out)
 	}
 	return string(m[1])
 }
@@ -94,16 +96,21 @@ func TestWorkerKilled(t *testing.T) {
 	q := sqliteQueue(t)
 	s := newStack(t, q, stackOptions{workerArgs: []string{"-" + vis + "=2s"}})
 	cs := s.commands(50)
-	wait := s.stream(cs, 2, 500*time.Millisecond)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	const kills = 20
+	var waits []func()
 	for i := range kills {
+		// A share of the commands arrives during each life of the worker,
+		// so that every kill meets work in flight or waiting.
+		waits = append(waits, s.stream(cs[i*len(cs)/kills:(i+1)*len(cs)/kills], 1, 100*time.Millisecond))
 		s.startWorker()
-		time.Sleep(time.Duration(200+rng.IntN(1800)) * time.Millisecond)
+		time.Sleep(time.Duration(rng.IntN(1800)) * time.Millisecond)
 		s.worker.Kill()
 		t.Logf("kill %d: %d replies and DMs so far", i+1, s.botAnswers())
 	}
-	wait()
+	for _, w := range waits {
+		w()
+	}
 	s.redeliverUnacked(cs)
 	s.startWorker()
 	s.waitAnswered(cs, 4*time.Minute)

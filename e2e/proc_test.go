@@ -97,7 +97,7 @@ func (p *proc) Pid() int {
 // and how.
 func (p *proc) Exited() (bool, error) {
 	p.mu.Lock()
-	done, err := p.done, p.err
+	done := p.done
 	p.mu.Unlock()
 	if done == nil {
 		return false, nil
@@ -105,9 +105,8 @@ func (p *proc) Exited() (bool, error) {
 	select {
 	case <-done:
 		p.mu.Lock()
-		err = p.err
-		p.mu.Unlock()
-		return true, err
+		defer p.mu.Unlock()
+		return true, p.err
 	default:
 		return false, nil
 	}
