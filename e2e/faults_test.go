@@ -90,8 +90,12 @@ func TestPoisonJob(t *testing.T) {
 			t.Errorf("%q is not on the poison queue", b)
 		}
 	}
-	if n := s.workerMetrics().sum("moetron_worker_jobs_total", `outcome="invalid"`); n != float64(len(bad)) {
+	w := s.workerMetrics()
+	if n := w.sum("moetron_worker_jobs_total", `outcome="invalid"`); n != float64(len(bad)) {
 		t.Errorf("worker jobs_total{outcome=invalid} = %v, want %d", n, len(bad))
+	}
+	if n := w.sum("moetron_consumer_poisoned_total", `reason="permanent"`); n != float64(len(bad)) {
+		t.Errorf("consumer poisoned_total{reason=permanent} = %v, want %d", n, len(bad))
 	}
 }
 
@@ -124,8 +128,12 @@ func TestRateLimitStorm(t *testing.T) {
 	if n := poisonCount(t, q.open(t)); n != 0 {
 		t.Errorf("%d jobs poisoned by a rate limit, want 0", n)
 	}
-	if n := s.workerMetrics().sum("moetron_worker_jobs_total", `outcome="failed"`); n != 0 {
+	w := s.workerMetrics()
+	if n := w.sum("moetron_worker_jobs_total", `outcome="failed"`); n != 0 {
 		t.Errorf("worker counted %v failures for rate limits, want 0", n)
+	}
+	if n := w.sum("moetron_consumer_deferred_total"); n < float64(len(cs)) {
+		t.Errorf("consumer deferred_total = %v, want at least %d (one per job)", n, len(cs))
 	}
 }
 
