@@ -19,6 +19,7 @@
 //	TestWorkerKilled              worker SIGKILLed 20 times while 50 commands flow
 //	TestWebhookKilled             webhook SIGKILLed 3 times mid-stream; every 200 answered once
 //	TestQueueOutage               Azurite stopped mid-stream, webhook killed with jobs in its spool
+//	TestCheckExactlyOnceCatchesBadAnswers  the ledger check itself catches doubles, missing images, silence
 //
 // What runs where:
 //
