@@ -43,7 +43,16 @@ if [ -z "${MOETRON_AZURITE:-}" ] && [ -f scripts/azurite.sh ]; then
 fi
 
 out=$(mktemp -d -t moetron-bench.XXXXXX)
-trap 'rm -rf "$out"; if declare -F azurite_stop >/dev/null; then azurite_stop; fi' EXIT
+# The clean-up must not fail the run: azurite_stop's `wait` returns the
+# stopped node's status, which set -e would turn into the script's.
+cleanup() {
+  local rc=$?
+  set +e
+  rm -rf "$out"
+  if declare -F azurite_stop >/dev/null; then azurite_stop; fi
+  exit "$rc"
+}
+trap cleanup EXIT
 
 status=0
 echo "bench: ingest (go run ./bench/ingest -d $INGEST_D)" >&2
