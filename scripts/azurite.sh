@@ -65,7 +65,7 @@ azurite_stop() {
   local i
   for i in $(seq 1 50); do kill -0 "$AZURITE_PID" 2>/dev/null || break; sleep 0.2; done
   kill -KILL "$AZURITE_PID" 2>/dev/null
-  wait "$AZURITE_PID" 2>/dev/null
+  wait "$AZURITE_PID" 2>/dev/null || true
   rm -rf "${AZURITE_DATA:-/nonexistent}" "${AZURITE_LOG:-/nonexistent}"
   unset AZURITE_PID
 }

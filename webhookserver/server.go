@@ -134,7 +134,7 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 	}
 	q := opts.Queue
 	if q == nil {
-		o, err := queueopen.Open(ctx, cfg.Queue, &queueopen.Options{Logger: opts.Logger})
+		o, err := queueopen.Open(ctx, cfg.Queue, &queueopen.Options{Logger: opts.Logger, StartUnavailable: true})
 		if err != nil {
 			return nil, fmt.Errorf("webhookserver: %w", err)
 		}

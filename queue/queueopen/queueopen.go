@@ -144,6 +144,13 @@ func (e Env) String() string {
 type Options struct {
 	// Logger is passed to the backends that take one. nil discards.
 	Logger *slog.Logger
+	// StartUnavailable lets Open succeed when the backend cannot be reached
+	// to create the queue (an error wrapping queue.ErrUnavailable): the
+	// queue is returned wrapped so that it creates itself on first use
+	// once the backend answers. The webhook uses it, since its spool keeps
+	// jobs while the queue is away; a worker has nothing to do without the
+	// queue and should fail instead.
+	StartUnavailable bool
 }
 
 // Opened is an open queue.
@@ -242,8 +249,32 @@ func Open(ctx context.Context, e Env, opts *Options) (*Opened, error) {
 		}
 	}
 	if err := o.Queue.Create(ctx); err != nil {
+		if opts.StartUnavailable && errors.Is(err, queue.ErrUnavailable) && ctx.Err() == nil {
+			if opts.Logger != nil {
+				opts.Logger.Warn("queueopen: queue unreachable at start; it will be created on first use", "queue", e.Name, "backend", e.Backend, "err", err)
+			}
+			o.Queue = &createOnUse{Queue: o.Queue}
+			return o, nil
+		}
 		o.Close()
 		return nil, fmt.Errorf("queueopen: creating queue %q (%s): %w", e.Name, e.Backend, err)
 	}
 	return o, nil
+}
+
+// createOnUse is a queue that could not be created at start: an Enqueue
+// that finds it missing creates it and tries once more.
+type createOnUse struct {
+	queue.Queue
+}
+
+func (c *createOnUse) Enqueue(ctx context.Context, body []byte, opts *queue.EnqueueOptions) (*queue.Message, error) {
+	m, err := c.Queue.Enqueue(ctx, body, opts)
+	if errors.Is(err, queue.ErrQueueNotFound) {
+		if cerr := c.Queue.Create(ctx); cerr != nil {
+			return nil, cerr
+		}
+		m, err = c.Queue.Enqueue(ctx, body, opts)
+	}
+	return m, err
 }
