@@ -33,10 +33,16 @@ set +e
 go test -race -count=1 -timeout 20m ./... 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
-pass=$(grep -cE '^ok ' "$log" || true)
-fail=$(grep -cE '^(FAIL|--- FAIL)' "$log" || true)
+ok=$(grep -cE '^ok ' "$log" || true)
+failed=$(grep -cE '^FAIL\s' "$log" || true)
+notests=$(grep -cE '^\?\s.*\[no test files\]' "$log" || true)
 echo
-echo "== summary: $pass packages ok, $(grep -cE '^FAIL\s' "$log" || true) packages failed"
-grep -E '^(ok|FAIL|---)' "$log" | grep -vE '^--- (PASS|SKIP)' || true
+if [ "$failed" != 0 ]; then
+  echo "failed tests:"
+  grep -E '^(\s*--- FAIL|FAIL\s)' "$log" || true
+fi
 rm -f "$log"
+# The closing line counts packages: those whose tests passed, failed, and
+# those without tests.
+echo "packages: $ok passed, $failed failed, $notests skipped"
 exit "$rc"
