@@ -43,19 +43,26 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "usage: register [flags] register|list|validate|delete|subscribe|status|replay [webhook-id]")
 		fs.PrintDefaults()
 	}
+	// Each setting is an environment variable and a flag named after it
+	// (X_CONSUMER_KEY, -x-consumer-key); the flag wins. The environment's
+	// value is filled in after parsing, so -h never prints a secret.
 	sets := map[string]*setting{}
-	for _, s := range []setting{{"X_BEARER_TOKEN", "bearer-token", ""}, {"X_CONSUMER_KEY", "consumer-key", ""},
-		{"X_CONSUMER_SECRET", "consumer-secret", ""}, {"X_ACCESS_TOKEN", "access-token", ""},
-		{"X_ACCESS_TOKEN_SECRET", "access-token-secret", ""}, {"X_API_BASE", "api-base", ""}, {"WEBHOOK_URL", "webhook-url", ""}} {
-		s.value = getenv(s.env)
+	for _, s := range []setting{{"X_BEARER_TOKEN", "x-bearer-token", ""}, {"X_CONSUMER_KEY", "x-consumer-key", ""},
+		{"X_CONSUMER_SECRET", "x-consumer-secret", ""}, {"X_ACCESS_TOKEN", "x-access-token", ""},
+		{"X_ACCESS_TOKEN_SECRET", "x-access-token-secret", ""}, {"X_API_BASE", "x-api-base", ""}, {"WEBHOOK_URL", "webhook-url", ""}} {
 		sets[s.env] = &s
-		fs.StringVar(&s.value, s.flag, s.value, "default $"+s.env)
+		fs.StringVar(&s.value, s.flag, "", "default $"+s.env)
 	}
 	from := fs.String("from", "", "replay: start, RFC 3339 or a duration ago (e.g. 2h)")
 	to := fs.String("to", "", "replay: end, RFC 3339 or a duration ago (default now)")
 	timeout := fs.Duration("timeout", 30*time.Second, "timeout of each request to X")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	for _, s := range sets {
+		if s.value == "" {
+			s.value = getenv(s.env)
+		}
 	}
 	cmd, rest := fs.Arg(0), fs.Args()[min(1, fs.NArg()):]
 	required, ok := needs[cmd]

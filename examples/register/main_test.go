@@ -99,7 +99,7 @@ func TestMissingConfig(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(stderr, "\n"), "one error line: %q", stderr)
 
 	// list needs only the bearer token; flags stand in for variables.
-	code, _, stderr = cli(map[string]string{"X_API_BASE": env["X_API_BASE"]}, "-bearer-token", env["X_BEARER_TOKEN"], "list")
+	code, _, stderr = cli(map[string]string{"X_API_BASE": env["X_API_BASE"]}, "-x-bearer-token", env["X_BEARER_TOKEN"], "list")
 	assert.Equal(t, 0, code, stderr)
 
 	code, _, stderr = cli(map[string]string{"X_BEARER_TOKEN": "b"}, "replay")
@@ -134,4 +134,15 @@ func TestParseTime(t *testing.T) {
 	code, _, stderr := cli(env, "-from", "yesterday", "replay", "123")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "-from: want RFC 3339")
+}
+
+func TestHelpNeverPrintsSecrets(t *testing.T) {
+	env := map[string]string{"X_CONSUMER_SECRET": "consumer-secret-value", "X_BEARER_TOKEN": "bearer-token-value",
+		"X_ACCESS_TOKEN_SECRET": "token-secret-value"}
+	code, out, stderr := cli(env, "-h")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "-x-consumer-secret", "flags are named after their environment variables")
+	for _, v := range env {
+		assert.NotContains(t, out+stderr, v)
+	}
 }
