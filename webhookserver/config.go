@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/moetron/moetron/internal/envflag"
 	"github.com/moetron/moetron/queue/queueopen"
 )
 
@@ -117,8 +118,9 @@ func FromLookup(getenv func(string) string) Config {
 // let the command line win. Secrets are better passed in the environment:
 // flags show up in process listings.
 func (c *Config) Flags(fs *flag.FlagSet) {
-	s := func(p *string, env, usage string) { fs.StringVar(p, flagName(env), *p, usage) }
-	s(&c.ConsumerSecret, EnvConsumerSecret, "X app consumer secret (required; secret, prefer the environment)")
+	s := func(p *string, env, usage string) { envflag.String(fs, p, env, usage) }
+	secret := func(p *string, env, usage string) { envflag.Secret(fs, p, env, usage) }
+	secret(&c.ConsumerSecret, EnvConsumerSecret, "X app consumer secret (required; secret, prefer the environment)")
 	s(&c.BotUserID, EnvBotUserID, "the bot's X user id (required)")
 	s(&c.Addr, EnvAddr, "listen address (default :8080, or :$PORT when PORT is set)")
 	s(&c.Port, EnvPort, "port to listen on when -webhook-addr is not set")
@@ -128,13 +130,11 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	s(&c.URL, EnvURL, "public webhook URL; when set, register and subscribe at start-up and self-check every 15 minutes")
 	s(&c.APIBase, EnvAPIBase, "X API base URL (default "+DefaultAPIBase+")")
 	s(&c.ConsumerKey, EnvConsumerKey, "X app consumer key (for registration)")
-	s(&c.AccessToken, EnvAccessToken, "bot's OAuth access token (for registration; secret)")
-	s(&c.AccessTokenSecret, EnvAccessTokenSecret, "bot's OAuth access token secret (for registration; secret)")
-	s(&c.BearerToken, EnvBearerToken, "app-only bearer token (for registration; secret)")
+	secret(&c.AccessToken, EnvAccessToken, "bot's OAuth access token (for registration; secret)")
+	secret(&c.AccessTokenSecret, EnvAccessTokenSecret, "bot's OAuth access token secret (for registration; secret)")
+	secret(&c.BearerToken, EnvBearerToken, "app-only bearer token (for registration; secret)")
 	c.Queue.Flags(fs)
 }
-
-func flagName(env string) string { return strings.ToLower(strings.ReplaceAll(env, "_", "-")) }
 
 // WithDefaults returns c with every empty field that has a default filled in.
 func (c Config) WithDefaults() Config {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/moetron/moetron/imagegen"
+	"github.com/moetron/moetron/internal/envflag"
 	"github.com/moetron/moetron/queue"
 	"github.com/moetron/moetron/queue/queueopen"
 	"github.com/moetron/moetron/reply"
@@ -158,12 +159,13 @@ func FromLookup(getenv func(string) string) Config {
 // call FromEnv first and let the command line win. Secrets are better
 // passed in the environment: flags show up in process listings.
 func (c *Config) Flags(fs *flag.FlagSet) {
-	s := func(p *string, env, usage string) { fs.StringVar(p, flagName(env), *p, usage) }
+	s := func(p *string, env, usage string) { envflag.String(fs, p, env, usage) }
+	secret := func(p *string, env, usage string) { envflag.Secret(fs, p, env, usage) }
 	s(&c.BotUserID, EnvBotUserID, "the bot's X user id (required)")
 	s(&c.ConsumerKey, EnvConsumerKey, "X app consumer key (required)")
-	s(&c.ConsumerSecret, EnvConsumerSecret, "X app consumer secret (required; secret, prefer the environment)")
-	s(&c.AccessToken, EnvAccessToken, "bot's OAuth access token (required; secret, prefer the environment)")
-	s(&c.AccessTokenSecret, EnvAccessTokenSecret, "bot's OAuth access token secret (required; secret, prefer the environment)")
+	secret(&c.ConsumerSecret, EnvConsumerSecret, "X app consumer secret (required; secret, prefer the environment)")
+	secret(&c.AccessToken, EnvAccessToken, "bot's OAuth access token (required; secret, prefer the environment)")
+	secret(&c.AccessTokenSecret, EnvAccessTokenSecret, "bot's OAuth access token secret (required; secret, prefer the environment)")
 	s(&c.APIBase, EnvAPIBase, "X API base URL (default "+DefaultAPIBase+")")
 	s(&c.ModelPath, EnvModelPath, "ONNX model file (default: the bundled model)")
 	s(&c.ORTLib, EnvORTLib, "ONNX Runtime library (default "+imagegen.DefaultLibraryPath()+")")
@@ -171,15 +173,13 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	s(&c.Device, EnvDevice, "auto, cpu or cuda (default "+DefaultDevice+")")
 	s(&c.MetricsAddr, EnvMetricsAddr, "address serving /metrics, /healthz and /readyz (default: none)")
 	s(&c.Format, EnvImageFormat, "image format sent to X: png or jpeg (default png)")
-	fs.IntVar(&c.Concurrency, flagName(EnvConcurrency), c.Concurrency, "jobs handled at once (default: the generator's batch size)")
-	fs.DurationVar(&c.DrainTimeout, flagName(EnvDrainTimeout), c.DrainTimeout,
+	fs.IntVar(&c.Concurrency, envflag.Name(EnvConcurrency), c.Concurrency, "jobs handled at once (default: the generator's batch size)")
+	fs.DurationVar(&c.DrainTimeout, envflag.Name(EnvDrainTimeout), c.DrainTimeout,
 		"how long a shutdown waits for jobs in flight before releasing them (default "+DefaultDrainTimeout.String()+")")
-	fs.DurationVar(&c.Visibility, flagName(EnvVisibility), c.Visibility,
+	fs.DurationVar(&c.Visibility, envflag.Name(EnvVisibility), c.Visibility,
 		"lease on each job, renewed while it runs (default "+DefaultVisibility.String()+")")
 	c.Queue.Flags(fs)
 }
-
-func flagName(env string) string { return strings.ToLower(strings.ReplaceAll(env, "_", "-")) }
 
 // WithDefaults returns c with every empty field that has a default filled
 // in. Concurrency stays zero: its default is the generator's batch size,

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/moetron/moetron/internal/envflag"
 	"github.com/moetron/moetron/queue"
 	"github.com/moetron/moetron/queue/azure"
 	"github.com/moetron/moetron/queue/mem"
@@ -75,14 +76,12 @@ func FromLookup(getenv func(string) string) Env {
 // -queue-path, -azure-storage-connection-string). The current values of e
 // are the flags' defaults, so call FromEnv first and let the command line win.
 func (e *Env) Flags(fs *flag.FlagSet) {
-	fs.StringVar(&e.Backend, flagName(EnvBackend), e.Backend, "queue backend: sqlite, azure or mem (default sqlite)")
-	fs.StringVar(&e.Name, flagName(EnvName), e.Name, "queue name (default "+DefaultName+")")
-	fs.StringVar(&e.Path, flagName(EnvPath), e.Path, "SQLite queue file (default "+DefaultPath+")")
-	fs.StringVar(&e.ConnectionString, flagName(EnvConnectionString), e.ConnectionString,
+	fs.StringVar(&e.Backend, envflag.Name(EnvBackend), e.Backend, "queue backend: sqlite, azure or mem (default sqlite)")
+	fs.StringVar(&e.Name, envflag.Name(EnvName), e.Name, "queue name (default "+DefaultName+")")
+	fs.StringVar(&e.Path, envflag.Name(EnvPath), e.Path, "SQLite queue file (default "+DefaultPath+")")
+	envflag.Secret(fs, &e.ConnectionString, EnvConnectionString,
 		"Azure Storage connection string (secret; prefer the environment variable)")
 }
-
-func flagName(env string) string { return strings.ToLower(strings.ReplaceAll(env, "_", "-")) }
 
 // withDefaults fills the zero fields.
 func (e Env) withDefaults() Env {
