@@ -60,14 +60,18 @@ azurite_start() {
 }
 
 azurite_stop() {
+  # Runs from EXIT traps of `set -e` scripts: no command here may fail.
   [ -n "${AZURITE_PID:-}" ] || return 0
-  kill -TERM "$AZURITE_PID" 2>/dev/null
+  kill -TERM "$AZURITE_PID" 2>/dev/null || true
   local i
   for i in $(seq 1 50); do kill -0 "$AZURITE_PID" 2>/dev/null || break; sleep 0.2; done
-  kill -KILL "$AZURITE_PID" 2>/dev/null
+  if kill -0 "$AZURITE_PID" 2>/dev/null; then
+    kill -KILL "$AZURITE_PID" 2>/dev/null || true
+  fi
   wait "$AZURITE_PID" 2>/dev/null || true
-  rm -rf "${AZURITE_DATA:-/nonexistent}" "${AZURITE_LOG:-/nonexistent}"
+  rm -rf "${AZURITE_DATA:-/nonexistent}" "${AZURITE_LOG:-/nonexistent}" || true
   unset AZURITE_PID
+  return 0
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
