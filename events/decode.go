@@ -158,8 +158,12 @@ func decodeAAA(p *Payload, top []member) error {
 			}
 			p.UserHasBlocked = bool(b)
 		case keyTweetCreate:
-			var ws []*wireTweet
-			if err = field(key, raw, &ws); err == nil {
+			ws, ok := fastTweets(raw)
+			if !ok {
+				ws = nil
+				err = field(key, raw, &ws)
+			}
+			if err == nil {
 				for _, w := range ws {
 					if w != nil {
 						p.TweetCreateEvents = append(p.TweetCreateEvents, *w.tweet())
