@@ -65,36 +65,11 @@ func (q *Queue) Enqueue(ctx context.Context, body []byte, opts *queue.EnqueueOpt
 	if body == nil {
 		body = []byte{} // the column is NOT NULL
 	}
-	var m *queue.Message
-	err = q.s.w.do(ctx, func(st *statements) error {
-		qid, err := q.queueID(st)
-		if err != nil {
-			return err
-		}
-		now := q.s.now()
-		expires := neverExpires
-		if ttl > 0 {
-			expires = now.Add(ttl).UnixNano()
-		}
-		var id int64
-		var receipt string
-		err = st.insert.QueryRowContext(st.ctx, qid, body, now.UnixNano(), expires, now.Add(delay).UnixNano()).Scan(&id, &receipt)
-		if err != nil {
-			return err
-		}
-		m = &queue.Message{
-			ID:          strconv.FormatInt(id, 10),
-			InsertedAt:  fromNanos(now.UnixNano()),
-			ExpiresAt:   fromNanos(expires),
-			Receipt:     receipt,
-			NextVisible: fromNanos(now.Add(delay).UnixNano()),
-		}
-		return nil
-	})
-	if err != nil {
+	row := &insert{q: q, body: body, delay: delay, ttl: ttl}
+	if err := q.s.w.doInsert(ctx, row); err != nil {
 		return nil, err
 	}
-	return m, nil
+	return row.msg, nil
 }
 
 // Receive takes up to max visible messages in one transaction.

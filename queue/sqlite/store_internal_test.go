@@ -71,6 +71,76 @@ func TestGroupCommit(t *testing.T) {
 	assert.Equal(t, n, got)
 }
 
+// TestBatchedInserts lets 100 Enqueue calls (more than one multi-row
+// INSERT holds) queue up behind a blocker, some for a queue that does not
+// exist, and checks that each stored one got its own body, id and receipt.
+func TestBatchedInserts(t *testing.T) {
+	ctx := context.Background()
+	s, q := openTest(t, nil)
+	missing, err := s.Queue("missing")
+	require.NoError(t, err)
+
+	release := make(chan struct{})
+	started := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		assert.NoError(t, s.w.do(ctx, func(*statements) error {
+			close(started)
+			<-release
+			return nil
+		}))
+	})
+	<-started
+	const n = 100
+	var mu sync.Mutex
+	sent := map[string]*queue.Message{} // body -> answer
+	for i := range n {
+		wg.Go(func() {
+			if i%10 == 3 {
+				_, err := missing.Enqueue(ctx, []byte("lost"), nil)
+				assert.ErrorIs(t, err, queue.ErrQueueNotFound)
+				return
+			}
+			body := "body-" + strconv.Itoa(i)
+			m, err := q.Enqueue(ctx, []byte(body), &queue.EnqueueOptions{TTL: time.Hour})
+			if assert.NoError(t, err) {
+				mu.Lock()
+				sent[body] = m
+				mu.Unlock()
+			}
+		})
+	}
+	deadline := time.Now().Add(30 * time.Second) // a guard against hanging only
+	for s.w.waiting.Load() < n+1 {
+		require.True(t, time.Now().Before(deadline), "enqueuers never queued up")
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	require.Len(t, sent, n-n/10)
+
+	ids, receipts := map[string]bool{}, map[string]bool{}
+	for body, m := range sent {
+		assert.False(t, ids[m.ID], "id %s twice", m.ID)
+		assert.False(t, receipts[m.Receipt], "receipt %s twice", m.Receipt)
+		ids[m.ID], receipts[m.Receipt] = true, true
+		assert.Len(t, m.Receipt, 24, body)
+		assert.Equal(t, m.InsertedAt.Add(time.Hour), m.ExpiresAt, body)
+	}
+	// Each answer's id and receipt name the row holding its body.
+	for body, m := range sent {
+		var got []byte
+		var receipt string
+		require.NoError(t, s.db.QueryRowContext(ctx, "SELECT body, receipt FROM messages WHERE id = ?", m.ID).Scan(&got, &receipt))
+		assert.Equal(t, body, string(got))
+		assert.Equal(t, m.Receipt, receipt, body)
+		require.NoError(t, q.Delete(ctx, m.ID, m.Receipt), body)
+	}
+	got, err := q.Len(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, got)
+}
+
 // TestNoGroupCommit checks that MaxBatch 1 commits each write alone.
 func TestNoGroupCommit(t *testing.T) {
 	ctx := context.Background()

@@ -18,6 +18,7 @@ import (
 type writer struct {
 	conn     *sql.Conn
 	stmts    statements
+	inserts  [7]*sql.Stmt // of 1, 2, 4, ... 64 rows (maxInsertRows); see insert.go
 	maxBatch int
 	log      *slog.Logger
 
@@ -37,13 +38,14 @@ type writer struct {
 type op struct {
 	ctx    context.Context
 	run    func(st *statements) error
+	ins    *insert    // instead of run: an Enqueue's row (insert.go)
 	result chan error // buffered, 1
 }
 
 // statements are the prepared statements of the write connection.
 type statements struct {
-	ctx                                                 context.Context
-	insert, receive, del, update, purge, createQ, findQ *sql.Stmt
+	ctx                                         context.Context
+	receive, del, update, purge, createQ, findQ *sql.Stmt
 }
 
 func newWriter(ctx context.Context, conn *sql.Conn, maxBatch int, log *slog.Logger) (*writer, error) {
@@ -54,8 +56,6 @@ func newWriter(ctx context.Context, conn *sql.Conn, maxBatch int, log *slog.Logg
 		dst **sql.Stmt
 		sql string
 	}{
-		{&w.stmts.insert, `INSERT INTO messages (queue_id, body, inserted_at, expires_at, visible_at, receipt)
-			VALUES (?, ?, ?, ?, ?, lower(hex(randomblob(12)))) RETURNING id, receipt`},
 		{&w.stmts.receive, `UPDATE messages
 			SET visible_at = ?1, receipt = lower(hex(randomblob(12))), dequeue_count = dequeue_count + 1
 			WHERE id IN (SELECT id FROM messages
@@ -88,12 +88,15 @@ func newWriter(ctx context.Context, conn *sql.Conn, maxBatch int, log *slog.Logg
 // a nil error always means the write is durable and an error means it did
 // not happen.
 func (w *writer) do(ctx context.Context, run func(st *statements) error) error {
+	return w.submit(ctx, &op{ctx: ctx, run: run, result: make(chan error, 1)})
+}
+
+func (w *writer) submit(ctx context.Context, o *op) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
 	w.waiting.Add(1)
 	defer w.waiting.Add(-1)
-	o := &op{ctx: ctx, run: run, result: make(chan error, 1)}
 	select {
 	case w.ops <- o:
 	case <-w.closing:
@@ -165,9 +168,31 @@ func (w *writer) commit(batch []*op) {
 			return
 		}
 		ok := true
+		// Consecutive inserts run together (insert.go), in their place
+		// among the other writes.
+		var rows []int
+		flush := func() bool {
+			if len(rows) == 0 {
+				return true
+			}
+			culprit, err := w.runInserts(batch, rows, results)
+			rows = rows[:0]
+			if err != nil {
+				fail(err, culprit)
+				return false
+			}
+			return true
+		}
 		for i, o := range batch {
 			if results[i] != nil {
 				continue
+			}
+			if o.ins != nil {
+				rows = append(rows, i)
+				continue
+			}
+			if ok = flush(); !ok {
+				break
 			}
 			if err := o.run(&w.stmts); err != nil {
 				if isAnswer(err) {
@@ -178,6 +203,9 @@ func (w *writer) commit(batch []*op) {
 				ok = false
 				break
 			}
+		}
+		if ok {
+			ok = flush()
 		}
 		if ok {
 			if _, err := w.conn.ExecContext(w.stmts.ctx, "COMMIT"); err != nil {
@@ -210,7 +238,12 @@ func (w *writer) close() error {
 }
 
 func (w *writer) closeStmts() {
-	for _, st := range []*sql.Stmt{w.stmts.insert, w.stmts.receive, w.stmts.del, w.stmts.update, w.stmts.purge, w.stmts.createQ, w.stmts.findQ} {
+	for _, st := range w.inserts {
+		if st != nil {
+			st.Close()
+		}
+	}
+	for _, st := range []*sql.Stmt{w.stmts.receive, w.stmts.del, w.stmts.update, w.stmts.purge, w.stmts.createQ, w.stmts.findQ} {
 		if st != nil {
 			st.Close()
 		}
