@@ -12,7 +12,8 @@
 #   mode stalls for a minute or more under load), telemetry off.
 # - Stopped by the node process's own PID (azurite-queue is exec'd, so $! is node).
 AZURITE_VERSION=${AZURITE_VERSION:-3.35.0}
-AZURITE_PORT=${AZURITE_PORT:-10001}
+# AZURITE_PORT: the queue port; unset means a free port picked at start, so
+# that the tests never meet an Azurite someone else runs on 10001.
 AZURITE_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 
 azurite_dir() {
@@ -31,8 +32,23 @@ azurite_install() {
   rm -rf "$dir"; mv "$tmp" "$dir"
 }
 
+azurite_free_port() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 20000))
+    # Nothing answers a connect: the port is free (a race remains, and a
+    # failed start says so).
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  return 1
+}
+
 azurite_start() {
   azurite_install || return 1
+  if [ -z "${AZURITE_PORT:-}" ]; then
+    AZURITE_PORT=$(azurite_free_port) || { echo "azurite: no free port found" >&2; return 1; }
+  fi
+  export AZURITE_PORT
   local dir; dir=$(azurite_dir)
   AZURITE_DATA=$(mktemp -d -t moetron-azurite.XXXXXX)
   AZURITE_LOG="$AZURITE_DATA.log"

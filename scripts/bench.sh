@@ -25,16 +25,9 @@ if [ -z "${ORT_LIB:-}" ] && [ -f scripts/ort-lib.sh ]; then
   export ORT_LIB
 fi
 
-# Azurite for the Azure rows, unless one is already configured. It gets a
-# port of its own so that it cannot meet an Azurite that make test started.
+# Azurite for the Azure rows, unless one is already configured (it picks a
+# free port of its own).
 if [ -z "${MOETRON_AZURITE:-}" ] && [ -f scripts/azurite.sh ]; then
-  if [ -z "${AZURITE_PORT:-}" ]; then
-    for _ in $(seq 1 50); do
-      AZURITE_PORT=$((20000 + RANDOM % 20000))
-      (exec 3<>"/dev/tcp/127.0.0.1/$AZURITE_PORT") 2>/dev/null || break
-    done
-    export AZURITE_PORT
-  fi
   # shellcheck source=/dev/null
   source scripts/azurite.sh
   if ! azurite_start; then
