@@ -63,7 +63,15 @@ type Job struct {
 // JobID returns the idempotency key of an event: "tweet:<id>" or "dm:<id>".
 func JobID(kind Kind, respondID string) string { return string(kind) + ":" + respondID }
 
+// isJobID reports whether id is JobID(kind, respondID), without building
+// that string.
+func isJobID(id string, kind Kind, respondID string) bool {
+	k := len(kind)
+	return len(id) == k+1+len(respondID) && id[:k] == string(kind) && id[k] == ':' && id[k+1:] == respondID
+}
+
 // jobWire is the JSON shape of a Job; the field order is the contract.
+// ParseJob reads it; MarshalJSON writes the same bytes by hand (jobjson.go).
 type jobWire struct {
 	MsgType    Kind   `json:"msg_type"`
 	RespondID  string `json:"respond_id"`
@@ -80,15 +88,7 @@ type jobWire struct {
 // MarshalJSON writes the queue message form of j. It does not validate j;
 // Body does.
 func (j Job) MarshalJSON() ([]byte, error) {
-	w := jobWire{
-		MsgType: j.MsgType, RespondID: j.RespondID, Text: j.Text, UserID: j.UserID,
-		ID: j.ID, Command: j.Command, Args: j.Args, ForUserID: j.ForUserID,
-		ScreenName: j.ScreenName,
-	}
-	if !j.ReceivedAt.IsZero() {
-		w.ReceivedAt = j.ReceivedAt.UTC().Format(time.RFC3339)
-	}
-	return json.Marshal(w)
+	return j.appendJSON(make([]byte, 0, j.jsonSize())), nil
 }
 
 // Body validates j and returns its queue message, at most MaxMessageSize
@@ -98,10 +98,7 @@ func (j Job) Body() ([]byte, error) {
 	if err := j.validate(); err != nil {
 		return nil, err
 	}
-	b, err := j.MarshalJSON()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidJob, err)
-	}
+	b, _ := j.MarshalJSON() // never fails
 	if len(b) > MaxMessageSize {
 		return nil, fmt.Errorf("%w: %w: %d bytes, limit %d", ErrInvalidJob, ErrTooLarge, len(b), MaxMessageSize)
 	}
@@ -126,8 +123,8 @@ func (j Job) validate() error {
 			return fmt.Errorf("%w: %w: %s %q is not a decimal string", ErrInvalidJob, ErrInvalidID, f.name, truncate(f.v))
 		}
 	}
-	if want := JobID(j.MsgType, j.RespondID); j.ID != want {
-		return fmt.Errorf("%w: %w: id %q, want %q", ErrInvalidJob, ErrInvalidID, truncate(j.ID), want)
+	if !isJobID(j.ID, j.MsgType, j.RespondID) {
+		return fmt.Errorf("%w: %w: id %q, want %q", ErrInvalidJob, ErrInvalidID, truncate(j.ID), JobID(j.MsgType, j.RespondID))
 	}
 	if j.Command == "" {
 		return fmt.Errorf("%w: %w: command", ErrInvalidJob, ErrMissingField)
