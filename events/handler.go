@@ -71,9 +71,10 @@ type HandlerConfig struct {
 // 405. The server that mounts it must still set its own read and write
 // timeouts.
 type Handler struct {
-	cfg HandlerConfig
-	crc *crc.Handler
-	log *slog.Logger
+	cfg    HandlerConfig
+	crc    *crc.Handler
+	verify *crc.Verifier
+	log    *slog.Logger
 }
 
 // NewHandler validates cfg and returns a Handler.
@@ -96,7 +97,7 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 		return nil, fmt.Errorf("events: %w", err)
 	}
 	cfg.Secrets = append([]string(nil), cfg.Secrets...)
-	return &Handler{cfg: cfg, crc: ch, log: log}, nil
+	return &Handler{cfg: cfg, crc: ch, verify: crc.NewVerifier(cfg.Secrets...), log: log}, nil
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -136,7 +137,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if err := crc.Verify(raw, r.Header.Get(crc.SignatureHeader), h.cfg.Secrets...); err != nil {
+	if err := h.verify.Verify(raw, r.Header.Get(crc.SignatureHeader)); err != nil {
 		if h.cfg.OnSignatureFailure != nil {
 			h.cfg.OnSignatureFailure(r, err)
 		}
