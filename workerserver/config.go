@@ -34,6 +34,7 @@ const (
 	EnvConcurrency       = "WORKER_CONCURRENCY"
 	EnvDrainTimeout      = "WORKER_DRAIN_TIMEOUT"
 	EnvVisibility        = "WORKER_VISIBILITY"
+	EnvMaxDequeue        = "WORKER_MAX_DEQUEUE"
 	EnvImageFormat       = "IMAGE_FORMAT"
 )
 
@@ -101,6 +102,10 @@ type Config struct {
 	// (WORKER_VISIBILITY). It bounds how long a crashed worker keeps a job
 	// hidden. Zero means DefaultVisibility; at least 1 s otherwise.
 	Visibility time.Duration
+	// MaxDequeue is how many deliveries a job gets before it goes to the
+	// poison queue (WORKER_MAX_DEQUEUE). Every delivery counts, also one
+	// whose worker crashed. Zero means queue.DefaultMaxDequeueCount (5).
+	MaxDequeue int
 	// Format is the image format sent to X, png or jpeg (IMAGE_FORMAT).
 	// Empty means DefaultFormat.
 	Format string
@@ -132,13 +137,17 @@ func FromLookup(getenv func(string) string) Config {
 		MetricsAddr:       getenv(EnvMetricsAddr),
 		Format:            getenv(EnvImageFormat),
 	}
-	if v := getenv(EnvConcurrency); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			c.envErrs = append(c.envErrs, fmt.Sprintf("%s %q is not a whole number", EnvConcurrency, v))
+	num := func(env string, p *int) {
+		if v := getenv(env); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				c.envErrs = append(c.envErrs, fmt.Sprintf("%s %q is not a whole number", env, v))
+			}
+			*p = n
 		}
-		c.Concurrency = n
 	}
+	num(EnvConcurrency, &c.Concurrency)
+	num(EnvMaxDequeue, &c.MaxDequeue)
 	dur := func(env string, p *time.Duration) {
 		if v := getenv(env); v != "" {
 			d, err := time.ParseDuration(v)
@@ -176,6 +185,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Concurrency, envflag.Name(EnvConcurrency), c.Concurrency, "jobs handled at once (default: the generator's batch size)")
 	fs.DurationVar(&c.DrainTimeout, envflag.Name(EnvDrainTimeout), c.DrainTimeout,
 		"how long a shutdown waits for jobs in flight before releasing them (default "+DefaultDrainTimeout.String()+")")
+	fs.IntVar(&c.MaxDequeue, envflag.Name(EnvMaxDequeue), c.MaxDequeue, "deliveries a job gets before it is poisoned (default 5)")
 	fs.DurationVar(&c.Visibility, envflag.Name(EnvVisibility), c.Visibility,
 		"lease on each job, renewed while it runs (default "+DefaultVisibility.String()+")")
 	c.Queue.Flags(fs)
@@ -250,6 +260,9 @@ func (c Config) Validate() error {
 	}
 	if c.Concurrency < 0 {
 		bad = append(bad, fmt.Sprintf("%s %d is negative", EnvConcurrency, c.Concurrency))
+	}
+	if c.MaxDequeue < 0 {
+		bad = append(bad, fmt.Sprintf("%s %d is negative", EnvMaxDequeue, c.MaxDequeue))
 	}
 	if c.Visibility < time.Second || c.Visibility > queue.MaxVisibility {
 		bad = append(bad, fmt.Sprintf("%s %s is not between 1s and %s", EnvVisibility, c.Visibility, queue.MaxVisibility))

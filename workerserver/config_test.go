@@ -52,6 +52,7 @@ func TestValidateReportsEveryBadValueWithoutSecrets(t *testing.T) {
 	env["DEVICE"] = "tpu"
 	env["IMAGE_FORMAT"] = "gif"
 	env["WORKER_CONCURRENCY"] = "many"
+	env["WORKER_MAX_DEQUEUE"] = "lots"
 	env["WORKER_DRAIN_TIMEOUT"] = "soon"
 	env["WORKER_VISIBILITY"] = "500ms"
 	env["X_API_BASE"] = "api.x.com"
@@ -62,7 +63,7 @@ func TestValidateReportsEveryBadValueWithoutSecrets(t *testing.T) {
 	msg := err.Error()
 	for _, want := range []string{
 		`BOT_USER_ID "@moetronbot" is not a decimal user id`,
-		`DEVICE "tpu"`, `IMAGE_FORMAT "gif"`, `WORKER_CONCURRENCY "many"`,
+		`DEVICE "tpu"`, `IMAGE_FORMAT "gif"`, `WORKER_CONCURRENCY "many"`, `WORKER_MAX_DEQUEUE "lots"`,
 		`WORKER_DRAIN_TIMEOUT "soon"`, "WORKER_VISIBILITY 500ms", `X_API_BASE "api.x.com"`,
 		"AZURE_STORAGE_CONNECTION_STRING is required",
 	} {
@@ -106,12 +107,14 @@ func TestFlagsOverrideEnvironment(t *testing.T) {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	cfg.Flags(fs)
 	require.NoError(t, fs.Parse([]string{"-device", "cpu", "-worker-concurrency", "2", "-model-path", "m.onnx",
-		"-ort-lib", "/opt/ort.so", "-worker-visibility", "2m", "-queue-name", "jobs", "-metrics-addr", ":9090"}))
+		"-ort-lib", "/opt/ort.so", "-worker-visibility", "2m", "-queue-name", "jobs", "-metrics-addr", ":9090",
+		"-worker-max-dequeue", "9"}))
 	require.NoError(t, cfg.Validate())
 	assert.Equal(t, "cpu", cfg.Device)
 	assert.Equal(t, 2, cfg.Concurrency)
 	assert.Equal(t, time.Minute, cfg.DrainTimeout, "from the environment")
 	assert.Equal(t, 2*time.Minute, cfg.Visibility)
+	assert.Equal(t, 9, cfg.MaxDequeue)
 	assert.Equal(t, "m.onnx", cfg.ModelPath)
 	assert.Equal(t, "/opt/ort.so", cfg.ORTLib)
 	assert.Equal(t, ":9090", cfg.MetricsAddr)

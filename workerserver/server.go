@@ -167,7 +167,7 @@ func (s *Server) build(ctx context.Context, opts *Options) error {
 	}
 
 	ccfg := queue.ConsumerConfig{
-		Visibility: cfg.Visibility, DrainTimeout: cfg.DrainTimeout,
+		Visibility: cfg.Visibility, DrainTimeout: cfg.DrainTimeout, MaxDequeueCount: cfg.MaxDequeue,
 		MinPollInterval: opts.MinPollInterval, MaxPollInterval: opts.MaxPollInterval,
 		Metrics: s.cmet.Hooks(), Logger: s.log.With("component", "consumer"),
 	}
