@@ -20,11 +20,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/moetron/moetron/internal/envflag"
 	"github.com/moetron/moetron/webhookserver"
 )
 
@@ -43,18 +43,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	cfg := webhookserver.FromEnv()
 	fs := flag.NewFlagSet("webhook", flag.ContinueOnError)
 	cfg.Flags(fs)
-	debug := fs.Bool("debug", os.Getenv("LOG_LEVEL") == "debug", "log debug records (or LOG_LEVEL=debug)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	log, err := envflag.Parse(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
 		return err
 	}
-	level := slog.LevelInfo
-	if *debug {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	srv, err := webhookserver.New(ctx, cfg, &webhookserver.Options{Logger: log})
 	if err != nil {

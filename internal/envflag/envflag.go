@@ -5,6 +5,8 @@ package envflag
 
 import (
 	"flag"
+	"log/slog"
+	"os"
 	"strings"
 )
 
@@ -31,4 +33,19 @@ func (s secret) String() string { return "" }
 func (s secret) Set(v string) error {
 	*s.p = v
 	return nil
+}
+
+// Parse adds -debug to fs (default: LOG_LEVEL=debug), parses args and
+// returns the text logger on stderr a binary should use. -h gives
+// flag.ErrHelp, which callers treat as a clean exit.
+func Parse(fs *flag.FlagSet, args []string) (*slog.Logger, error) {
+	debug := fs.Bool("debug", os.Getenv("LOG_LEVEL") == "debug", "log debug records (or LOG_LEVEL=debug)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	level := slog.LevelInfo
+	if *debug {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})), nil
 }
