@@ -169,6 +169,32 @@ func (o wireObject) field(key []byte) int {
 	return -1
 }
 
+// object reads a JSON object of type o, calling member for each field of
+// o it meets (member reports whether the value decoded). Unknown keys are
+// skipped. It returns false, so that the caller falls back to
+// encoding/json, on a malformed object, a key that lookup cannot match
+// exactly, a repeated field or a value of the wrong type.
+func (d *wireDec) object(o wireObject, member func(f int) bool) bool {
+	if !d.open('{') {
+		return false
+	}
+	var seen uint32
+	for first := true; d.moreIn('}', &first); {
+		f, ok := d.field(o)
+		if !ok {
+			return false
+		}
+		if f < 0 {
+			d.skip()
+			continue
+		}
+		if !fresh(&seen, f) || !member(f) {
+			return false
+		}
+	}
+	return true
+}
+
 // fresh marks field f seen in *seen, and reports false if it was already.
 func fresh(seen *uint32, f int) bool {
 	if *seen&(1<<f) != 0 {
@@ -323,22 +349,7 @@ func ptr[T any](d *wireDec, dst **T, elem func(*wireDec, *T) bool) bool {
 }
 
 func (d *wireDec) tweet(w *wireTweet) bool {
-	if !d.open('{') {
-		return false
-	}
-	var seen uint32
-	for first := true; d.moreIn('}', &first); {
-		f, ok := d.field(objTweet)
-		if !ok {
-			return false
-		}
-		if f < 0 {
-			d.skip()
-			continue
-		}
-		if !fresh(&seen, f) {
-			return false
-		}
+	return d.object(objTweet, func(f int) (ok bool) {
 		switch f {
 		case 0:
 			ok = d.string(&w.IDStr)
@@ -383,11 +394,8 @@ func (d *wireDec) tweet(w *wireTweet) bool {
 		case 20:
 			ok = d.unmarshal(&w.PossiblySensitive)
 		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+		return ok
+	})
 }
 
 func tweetField(key []byte) int {
@@ -439,22 +447,7 @@ func tweetField(key []byte) int {
 }
 
 func (d *wireDec) extendedTweet(w *wireExtendedTweet) bool {
-	if !d.open('{') {
-		return false
-	}
-	var seen uint32
-	for first := true; d.moreIn('}', &first); {
-		f, ok := d.field(objExtendedTweet)
-		if !ok {
-			return false
-		}
-		if f < 0 {
-			d.skip()
-			continue
-		}
-		if !fresh(&seen, f) {
-			return false
-		}
+	return d.object(objExtendedTweet, func(f int) (ok bool) {
 		switch f {
 		case 0:
 			ok = d.string(&w.FullText)
@@ -465,11 +458,8 @@ func (d *wireDec) extendedTweet(w *wireExtendedTweet) bool {
 		case 3:
 			ok = ptr(d, &w.ExtendedEntities, (*wireDec).entities)
 		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+		return ok
+	})
 }
 
 func extendedTweetField(key []byte) int {
@@ -487,22 +477,7 @@ func extendedTweetField(key []byte) int {
 }
 
 func (d *wireDec) user(w *wireUser) bool {
-	if !d.open('{') {
-		return false
-	}
-	var seen uint32
-	for first := true; d.moreIn('}', &first); {
-		f, ok := d.field(objUser)
-		if !ok {
-			return false
-		}
-		if f < 0 {
-			d.skip()
-			continue
-		}
-		if !fresh(&seen, f) {
-			return false
-		}
+	return d.object(objUser, func(f int) (ok bool) {
 		switch f {
 		case 0:
 			ok = d.unmarshal(&w.ID)
@@ -525,11 +500,8 @@ func (d *wireDec) user(w *wireUser) bool {
 		case 9:
 			ok = ptr(d, &w.Data, (*wireDec).user)
 		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+		return ok
+	})
 }
 
 func userField(key []byte) int {
@@ -559,22 +531,7 @@ func userField(key []byte) int {
 }
 
 func (d *wireDec) entities(w *wireEntities) bool {
-	if !d.open('{') {
-		return false
-	}
-	var seen uint32
-	for first := true; d.moreIn('}', &first); {
-		f, ok := d.field(objEntities)
-		if !ok {
-			return false
-		}
-		if f < 0 {
-			d.skip()
-			continue
-		}
-		if !fresh(&seen, f) {
-			return false
-		}
+	return d.object(objEntities, func(f int) (ok bool) {
 		switch f {
 		case 0:
 			ok = list(d, &w.Hashtags, (*wireDec).hashtag)
@@ -587,11 +544,8 @@ func (d *wireDec) entities(w *wireEntities) bool {
 		case 4:
 			ok = list(d, &w.Media, (*wireDec).media)
 		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+		return ok
+	})
 }
 
 func entitiesField(key []byte) int {
@@ -611,22 +565,7 @@ func entitiesField(key []byte) int {
 }
 
 func (d *wireDec) mention(w *wireMention) bool {
-	if !d.open('{') {
-		return false
-	}
-	var seen uint32
-	for first := true; d.moreIn('}', &first); {
-		f, ok := d.field(objMention)
-		if !ok {
-			return false
-		}
-		if f < 0 {
-			d.skip()
-			continue
-		}
-		if !fresh(&seen, f) {
-			return false
-		}
+	return d.object(objMention, func(f int) (ok bool) {
 		switch f {
 		case 0:
 			ok = d.string(&w.IDStr)
@@ -645,11 +584,8 @@ func (d *wireDec) mention(w *wireMention) bool {
 		case 7:
 			ok = d.intPtr(&w.End)
 		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+		return ok
+	})
 }
 
 func mentionField(key []byte) int {
@@ -675,22 +611,7 @@ func mentionField(key []byte) int {
 }
 
 func (d *wireDec) hashtag(w *wireHashtag) bool {
-	if !d.open('{') {
-		return false
-	}
-	var seen uint32
-	for first := true; d.moreIn('}', &first); {
-		f, ok := d.field(objHashtag)
-		if !ok {
-			return false
-		}
-		if f < 0 {
-			d.skip()
-			continue
-		}
-		if !fresh(&seen, f) {
-			return false
-		}
+	return d.object(objHashtag, func(f int) (ok bool) {
 		switch f {
 		case 0:
 			ok = d.string(&w.Text)
@@ -703,11 +624,8 @@ func (d *wireDec) hashtag(w *wireHashtag) bool {
 		case 4:
 			ok = d.intPtr(&w.End)
 		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+		return ok
+	})
 }
 
 func hashtagField(key []byte) int {
@@ -727,22 +645,7 @@ func hashtagField(key []byte) int {
 }
 
 func (d *wireDec) url(w *wireURL) bool {
-	if !d.open('{') {
-		return false
-	}
-	var seen uint32
-	for first := true; d.moreIn('}', &first); {
-		f, ok := d.field(objURL)
-		if !ok {
-			return false
-		}
-		if f < 0 {
-			d.skip()
-			continue
-		}
-		if !fresh(&seen, f) {
-			return false
-		}
+	return d.object(objURL, func(f int) (ok bool) {
 		switch f {
 		case 0:
 			ok = d.string(&w.URL)
@@ -757,11 +660,8 @@ func (d *wireDec) url(w *wireURL) bool {
 		case 5:
 			ok = d.intPtr(&w.End)
 		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+		return ok
+	})
 }
 
 func urlField(key []byte) int {
@@ -783,22 +683,7 @@ func urlField(key []byte) int {
 }
 
 func (d *wireDec) media(w *wireMedia) bool {
-	if !d.open('{') {
-		return false
-	}
-	var seen uint32
-	for first := true; d.moreIn('}', &first); {
-		f, ok := d.field(objMedia)
-		if !ok {
-			return false
-		}
-		if f < 0 {
-			d.skip()
-			continue
-		}
-		if !fresh(&seen, f) {
-			return false
-		}
+	return d.object(objMedia, func(f int) (ok bool) {
 		switch f {
 		case 0:
 			ok = d.string(&w.IDStr)
@@ -817,11 +702,8 @@ func (d *wireDec) media(w *wireMedia) bool {
 		case 7:
 			ok = d.ints(&w.Indices)
 		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+		return ok
+	})
 }
 
 func mediaField(key []byte) int {
