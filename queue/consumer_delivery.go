@@ -68,28 +68,7 @@ func (d *Delivery) Extend(ctx context.Context, vis time.Duration) error {
 	if vis <= 0 || vis > MaxVisibility {
 		return fmt.Errorf("%w: Extend visibility %v is outside (0, %v]", ErrInvalidArgument, vis, MaxVisibility)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.state != stateRunning {
-		return ErrDeliveryDone
-	}
-	ctx, cancel := context.WithTimeout(ctx, d.c.cfg.OpTimeout)
-	defer cancel()
-	at := d.c.clk.Now()
-	rc, err := d.c.q.Update(ctx, d.msg.ID, d.receipt, vis, nil)
-	if err != nil {
-		if errors.Is(err, ErrLeaseLost) {
-			d.loseLocked(err)
-		}
-		return err
-	}
-	d.receipt, d.leaseUntil = rc, at.Add(vis)
-	d.c.met.leaseRenewed()
-	select {
-	case d.resched <- struct{}{}:
-	default:
-	}
-	return nil
+	return d.update(ctx, vis, nil)
 }
 
 // Replace writes body over the message's body in the queue and keeps the
@@ -111,6 +90,13 @@ func (d *Delivery) Replace(ctx context.Context, body []byte) error {
 	if body == nil {
 		body = []byte{} // nil would mean "keep the body" to Update
 	}
+	return d.update(ctx, d.c.cfg.Visibility, body)
+}
+
+// update hides the message for vis with the newest receipt, and with body
+// non-nil also rewrites it; then it keeps the new receipt and lease and
+// wakes the renewer so that it plans from the new expiry.
+func (d *Delivery) update(ctx context.Context, vis time.Duration, body []byte) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.state != stateRunning {
@@ -118,7 +104,6 @@ func (d *Delivery) Replace(ctx context.Context, body []byte) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.c.cfg.OpTimeout)
 	defer cancel()
-	vis := d.c.cfg.Visibility
 	at := d.c.clk.Now()
 	rc, err := d.c.q.Update(ctx, d.msg.ID, d.receipt, vis, body)
 	if err != nil {
@@ -128,7 +113,9 @@ func (d *Delivery) Replace(ctx context.Context, body []byte) error {
 		return err
 	}
 	d.receipt, d.leaseUntil = rc, at.Add(vis)
-	d.msg.Body = append([]byte(nil), body...)
+	if body != nil {
+		d.msg.Body = append([]byte(nil), body...)
+	}
 	d.c.met.leaseRenewed()
 	select {
 	case d.resched <- struct{}{}:
