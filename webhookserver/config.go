@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -188,54 +187,35 @@ func (c Config) Registers() bool { return c.URL != "" }
 // malformed ones. It never shows a secret's value.
 func (c Config) Validate() error {
 	c = c.WithDefaults()
-	var missing, bad []string
-	need := func(v, env string) {
-		if strings.TrimSpace(v) == "" {
-			missing = append(missing, env)
-		}
-	}
-	need(c.ConsumerSecret, EnvConsumerSecret)
-	need(c.BotUserID, EnvBotUserID)
+	var p envflag.Problems
+	p.Need(c.ConsumerSecret, EnvConsumerSecret)
+	p.Need(c.BotUserID, EnvBotUserID)
 	if c.URL != "" {
-		need(c.ConsumerKey, EnvConsumerKey)
-		need(c.AccessToken, EnvAccessToken)
-		need(c.AccessTokenSecret, EnvAccessTokenSecret)
-		need(c.BearerToken, EnvBearerToken)
+		p.Need(c.ConsumerKey, EnvConsumerKey)
+		p.Need(c.AccessToken, EnvAccessToken)
+		p.Need(c.AccessTokenSecret, EnvAccessTokenSecret)
+		p.Need(c.BearerToken, EnvBearerToken)
 	}
-	if c.BotUserID != "" && !isDecimal(c.BotUserID) {
-		bad = append(bad, fmt.Sprintf("%s %q is not a decimal user id", EnvBotUserID, c.BotUserID))
-	}
+	p.UserID(c.BotUserID, EnvBotUserID)
 	if !strings.HasPrefix(c.Path, "/") || strings.ContainsAny(c.Path, " ?#{}") {
-		bad = append(bad, fmt.Sprintf("%s %q must be a path starting with / (no spaces, ? or #)", EnvPath, c.Path))
+		p.Bad("%s %q must be a path starting with / (no spaces, ? or #)", EnvPath, c.Path)
 	} else if reserved[c.Path] {
-		bad = append(bad, fmt.Sprintf("%s %q collides with the server's own endpoints", EnvPath, c.Path))
+		p.Bad("%s %q collides with the server's own endpoints", EnvPath, c.Path)
 	}
-	if c.Port != "" && !isDecimal(c.Port) {
-		bad = append(bad, fmt.Sprintf("%s %q is not a port number", EnvPort, c.Port))
+	if c.Port != "" && !envflag.IsDecimal(c.Port) {
+		p.Bad("%s %q is not a port number", EnvPort, c.Port)
 	}
 	if c.URL != "" {
-		if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			bad = append(bad, fmt.Sprintf("%s %q is not an http(s) URL", EnvURL, c.URL))
-		}
+		p.URL(c.URL, EnvURL)
 	}
-	if u, err := url.Parse(c.APIBase); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		bad = append(bad, fmt.Sprintf("%s %q is not an http(s) URL", EnvAPIBase, c.APIBase))
-	}
+	p.URL(c.APIBase, EnvAPIBase)
 	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0") {
-		bad = append(bad, fmt.Sprintf("%s equals %s (%s); leave it empty to serve /metrics on the main listener", EnvMetricsAddr, EnvAddr, c.Addr))
+		p.Bad("%s equals %s (%s); leave it empty to serve /metrics on the main listener", EnvMetricsAddr, EnvAddr, c.Addr)
 	}
 	if err := c.Queue.Validate(); err != nil {
-		bad = append(bad, strings.TrimPrefix(err.Error(), queueopen.ErrConfig.Error()+": "))
+		p.Add(strings.TrimPrefix(err.Error(), queueopen.ErrConfig.Error()+": "))
 	}
-	var parts []string
-	if len(missing) > 0 {
-		parts = append(parts, "missing "+strings.Join(missing, ", "))
-	}
-	parts = append(parts, bad...)
-	if len(parts) > 0 {
-		return fmt.Errorf("%w: %s", ErrConfig, strings.Join(parts, "; "))
-	}
-	return nil
+	return p.Err(ErrConfig)
 }
 
 var reserved = map[string]bool{"/": true, "/healthz": true, "/readyz": true, "/metrics": true}
@@ -256,16 +236,4 @@ func (c Config) String() string {
 	}
 	return fmt.Sprintf("addr=%s path=%s metrics=%s bot_user_id=%s consumer_secret=%s queue={%s} spool=%s url=%q api_base=%s",
 		c.Addr, c.Path, metrics, c.BotUserID, set(c.ConsumerSecret), c.Queue, c.SpoolDir, c.URL, c.APIBase)
-}
-
-func isDecimal(s string) bool {
-	if s == "" || len(s) > 20 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -229,56 +228,39 @@ func (c Config) WithDefaults() Config {
 // ErrConfig: first the missing required variables, by name, then the
 // malformed ones. It never shows a secret's value.
 func (c Config) Validate() error {
-	bad := append([]string(nil), c.envErrs...)
+	var p envflag.Problems
+	p.Add(c.envErrs...)
 	c = c.WithDefaults()
-	var missing []string
-	need := func(v, env string) {
-		if strings.TrimSpace(v) == "" {
-			missing = append(missing, env)
-		}
-	}
-	need(c.BotUserID, EnvBotUserID)
-	need(c.ConsumerKey, EnvConsumerKey)
-	need(c.ConsumerSecret, EnvConsumerSecret)
-	need(c.AccessToken, EnvAccessToken)
-	need(c.AccessTokenSecret, EnvAccessTokenSecret)
-	if c.BotUserID != "" && !isDecimal(c.BotUserID) {
-		bad = append(bad, fmt.Sprintf("%s %q is not a decimal user id", EnvBotUserID, c.BotUserID))
-	}
-	if u, err := url.Parse(c.APIBase); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		bad = append(bad, fmt.Sprintf("%s %q is not an http(s) URL", EnvAPIBase, c.APIBase))
-	}
+	p.Need(c.BotUserID, EnvBotUserID)
+	p.Need(c.ConsumerKey, EnvConsumerKey)
+	p.Need(c.ConsumerSecret, EnvConsumerSecret)
+	p.Need(c.AccessToken, EnvAccessToken)
+	p.Need(c.AccessTokenSecret, EnvAccessTokenSecret)
+	p.UserID(c.BotUserID, EnvBotUserID)
+	p.URL(c.APIBase, EnvAPIBase)
 	switch c.Device {
 	case imagegen.DeviceAuto, imagegen.DeviceCPU, imagegen.DeviceCUDA:
 	default:
-		bad = append(bad, fmt.Sprintf("%s %q is not auto, cpu or cuda", EnvDevice, c.Device))
+		p.Bad("%s %q is not auto, cpu or cuda", EnvDevice, c.Device)
 	}
 	switch imagegen.Format(c.Format) {
 	case imagegen.FormatPNG, imagegen.FormatJPEG:
 	default:
-		bad = append(bad, fmt.Sprintf("%s %q is not png or jpeg", EnvImageFormat, c.Format))
+		p.Bad("%s %q is not png or jpeg", EnvImageFormat, c.Format)
 	}
 	if c.Concurrency < 0 {
-		bad = append(bad, fmt.Sprintf("%s %d is negative", EnvConcurrency, c.Concurrency))
+		p.Bad("%s %d is negative", EnvConcurrency, c.Concurrency)
 	}
 	if c.MaxDequeue < 0 {
-		bad = append(bad, fmt.Sprintf("%s %d is negative", EnvMaxDequeue, c.MaxDequeue))
+		p.Bad("%s %d is negative", EnvMaxDequeue, c.MaxDequeue)
 	}
 	if c.Visibility < time.Second || c.Visibility > queue.MaxVisibility {
-		bad = append(bad, fmt.Sprintf("%s %s is not between 1s and %s", EnvVisibility, c.Visibility, queue.MaxVisibility))
+		p.Bad("%s %s is not between 1s and %s", EnvVisibility, c.Visibility, queue.MaxVisibility)
 	}
 	if err := c.Queue.Validate(); err != nil {
-		bad = append(bad, strings.TrimPrefix(err.Error(), queueopen.ErrConfig.Error()+": "))
+		p.Add(strings.TrimPrefix(err.Error(), queueopen.ErrConfig.Error()+": "))
 	}
-	var parts []string
-	if len(missing) > 0 {
-		parts = append(parts, "missing "+strings.Join(missing, ", "))
-	}
-	parts = append(parts, bad...)
-	if len(parts) > 0 {
-		return fmt.Errorf("%w: %s", ErrConfig, strings.Join(parts, "; "))
-	}
-	return nil
+	return p.Err(ErrConfig)
 }
 
 // String describes c for a start-up log line. Secrets show only as "set" or
@@ -303,16 +285,4 @@ func (c Config) String() string {
 		"api_base=%s queue={%s} model=%s ort_lib=%s device=%s metrics=%q concurrency=%s drain=%s visibility=%s format=%s",
 		c.BotUserID, set(c.ConsumerKey), set(c.ConsumerSecret), set(c.AccessToken), set(c.AccessTokenSecret),
 		c.APIBase, c.Queue, model, c.ORTLib, c.Device, c.MetricsAddr, conc, c.DrainTimeout, c.Visibility, c.Format)
-}
-
-func isDecimal(s string) bool {
-	if s == "" || len(s) > 20 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }

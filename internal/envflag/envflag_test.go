@@ -2,6 +2,7 @@ package envflag
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"testing"
 
@@ -27,4 +28,29 @@ func TestSecretNeverPrinted(t *testing.T) {
 
 func TestName(t *testing.T) {
 	assert.Equal(t, "azure-storage-connection-string", Name("AZURE_STORAGE_CONNECTION_STRING"))
+}
+
+func TestProblems(t *testing.T) {
+	kind := errors.New("config")
+	var p Problems
+	require.NoError(t, p.Err(kind), "nothing recorded")
+
+	p.Need("", "BOT_USER_ID")
+	p.Need("  ", "X_CONSUMER_SECRET")
+	p.Need("set", "X_CONSUMER_KEY")
+	p.UserID("@bot", "BOT_USER_ID")
+	p.UserID("", "OTHER_ID")
+	p.UserID("1114259648326987776", "GOOD_ID")
+	p.URL("api.x.com", "X_API_BASE")
+	p.URL("https://api.x.com", "GOOD_URL")
+	p.Add("QUEUE_NAME \"A\" is not valid")
+	err := p.Err(kind)
+	require.ErrorIs(t, err, kind)
+	assert.Equal(t, `config: missing BOT_USER_ID, X_CONSUMER_SECRET; BOT_USER_ID "@bot" is not a decimal user id; `+
+		`X_API_BASE "api.x.com" is not an http(s) URL; QUEUE_NAME "A" is not valid`, err.Error())
+
+	assert.True(t, IsDecimal("123"))
+	assert.False(t, IsDecimal("12a"))
+	assert.False(t, IsDecimal(""))
+	assert.False(t, IsDecimal("123456789012345678901"))
 }
