@@ -178,3 +178,38 @@ func EnqueueArgs(body []byte, opts *EnqueueOptions) (delay, ttl time.Duration, e
 	}
 	return delay, ttl, nil
 }
+
+// ReceiveArgs checks a Receive call's arguments the way every backend must.
+func ReceiveArgs(max int, visibility time.Duration) error {
+	if max < 1 || max > MaxReceive {
+		return fmt.Errorf("%w: max %d outside 1..%d", ErrInvalidArgument, max, MaxReceive)
+	}
+	if visibility <= 0 || visibility > MaxVisibility {
+		return fmt.Errorf("%w: visibility %v outside (0, %v]", ErrInvalidArgument, visibility, MaxVisibility)
+	}
+	return nil
+}
+
+// DeleteArgs checks a Delete call's arguments the way every backend must.
+func DeleteArgs(id, receipt string) error {
+	if id == "" || receipt == "" {
+		return fmt.Errorf("%w: empty message id or receipt", ErrInvalidArgument)
+	}
+	return nil
+}
+
+// UpdateArgs checks an Update call's arguments the way every backend must:
+// id and receipt, a visibility in 0..MaxVisibility, and a body (when not
+// nil) that CheckBody accepts.
+func UpdateArgs(id, receipt string, visibility time.Duration, body []byte) error {
+	if err := DeleteArgs(id, receipt); err != nil {
+		return err
+	}
+	if visibility < 0 || visibility > MaxVisibility {
+		return fmt.Errorf("%w: visibility %v outside 0..%v", ErrInvalidArgument, visibility, MaxVisibility)
+	}
+	if body != nil {
+		return CheckBody(body)
+	}
+	return nil
+}

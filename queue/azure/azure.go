@@ -212,11 +212,8 @@ func (q *Queue) Enqueue(ctx context.Context, body []byte, opts *queue.EnqueueOpt
 // Receive takes up to max visible messages and hides them for visibility
 // (rounded up to whole seconds, at least 1 s, as the service requires).
 func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) ([]*queue.Message, error) {
-	if max < 1 || max > queue.MaxReceive {
-		return nil, fmt.Errorf("%w: max %d outside 1..%d", queue.ErrInvalidArgument, max, queue.MaxReceive)
-	}
-	if visibility <= 0 || visibility > queue.MaxVisibility {
-		return nil, fmt.Errorf("%w: visibility %v outside (0, 7 days]", queue.ErrInvalidArgument, visibility)
+	if err := queue.ReceiveArgs(max, visibility); err != nil {
+		return nil, err
 	}
 	ctx, cancel := q.call(ctx)
 	defer cancel()
@@ -256,8 +253,8 @@ func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) 
 
 // Delete removes a message.
 func (q *Queue) Delete(ctx context.Context, id, receipt string) error {
-	if id == "" || receipt == "" {
-		return fmt.Errorf("%w: delete needs a message id and a receipt", queue.ErrInvalidArgument)
+	if err := queue.DeleteArgs(id, receipt); err != nil {
+		return err
 	}
 	ctx, cancel := q.call(ctx)
 	defer cancel()
@@ -278,20 +275,14 @@ func (q *Queue) Delete(ctx context.Context, id, receipt string) error {
 // queue.ErrLeaseLost, since this client holds no lease on the message (it
 // never received it, or deleted it, or the message expired).
 func (q *Queue) Update(ctx context.Context, id, receipt string, visibility time.Duration, body []byte) (string, error) {
-	if id == "" || receipt == "" {
-		return "", fmt.Errorf("%w: update needs a message id and a receipt", queue.ErrInvalidArgument)
+	if err := queue.UpdateArgs(id, receipt, visibility, body); err != nil {
+		return "", err
 	}
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("azure queue %s update: %w", q.name, err)
 	}
-	if visibility < 0 || visibility > queue.MaxVisibility {
-		return "", fmt.Errorf("%w: visibility %v outside 0..7 days", queue.ErrInvalidArgument, visibility)
-	}
 	var text string
 	if body != nil {
-		if err := queue.CheckBody(body); err != nil {
-			return "", err
-		}
 		t, err := q.encode(body)
 		if err != nil {
 			return "", err

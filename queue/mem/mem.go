@@ -153,11 +153,8 @@ func (q *Queue) Enqueue(ctx context.Context, body []byte, opts *queue.EnqueueOpt
 
 // Receive takes up to max visible messages and hides them for visibility.
 func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) ([]*queue.Message, error) {
-	if max < 1 || max > queue.MaxReceive {
-		return nil, fmt.Errorf("%w: max %d outside 1..%d", queue.ErrInvalidArgument, max, queue.MaxReceive)
-	}
-	if visibility <= 0 || visibility > queue.MaxVisibility {
-		return nil, fmt.Errorf("%w: visibility %v outside (0, %v]", queue.ErrInvalidArgument, visibility, queue.MaxVisibility)
+	if err := queue.ReceiveArgs(max, visibility); err != nil {
+		return nil, err
 	}
 	if err := q.lock(ctx); err != nil {
 		return nil, err
@@ -195,8 +192,8 @@ func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) 
 
 // Delete removes a message whose current receipt is receipt.
 func (q *Queue) Delete(ctx context.Context, id, receipt string) error {
-	if id == "" || receipt == "" {
-		return fmt.Errorf("%w: empty message id or receipt", queue.ErrInvalidArgument)
+	if err := queue.DeleteArgs(id, receipt); err != nil {
+		return err
 	}
 	if err := q.lock(ctx); err != nil {
 		return err
@@ -212,16 +209,8 @@ func (q *Queue) Delete(ctx context.Context, id, receipt string) error {
 
 // Update changes a message's visibility and, when body is non-nil, its body.
 func (q *Queue) Update(ctx context.Context, id, receipt string, visibility time.Duration, body []byte) (string, error) {
-	if id == "" || receipt == "" {
-		return "", fmt.Errorf("%w: empty message id or receipt", queue.ErrInvalidArgument)
-	}
-	if visibility < 0 || visibility > queue.MaxVisibility {
-		return "", fmt.Errorf("%w: visibility %v outside 0..%v", queue.ErrInvalidArgument, visibility, queue.MaxVisibility)
-	}
-	if body != nil {
-		if err := queue.CheckBody(body); err != nil {
-			return "", err
-		}
+	if err := queue.UpdateArgs(id, receipt, visibility, body); err != nil {
+		return "", err
 	}
 	if err := q.lock(ctx); err != nil {
 		return "", err
