@@ -150,3 +150,16 @@ func setEPSelectionPolicy(opts *ort.SessionOptions, policy int) error {
 		return fmt.Errorf("SessionOptionsSetEpSelectionPolicy: %s", C.GoString(msg))
 	}
 }
+
+// PreferGPU applies ONNX Runtime's PREFER_GPU execution-provider selection
+// policy (SessionOptionsSetEpSelectionPolicy, which onnxruntime_go does not
+// wrap) to opts, for callers that build their own sessions next to a
+// Generator: with the CUDA plugin registered (New does that for
+// Device "cuda" with a plugin), such a session then runs on the GPU. The
+// ONNX Runtime library must have been loaded by New first.
+func PreferGPU(opts *ort.SessionOptions) error {
+	if err := setEPSelectionPolicy(opts, epPolicyPreferGPU); err != nil {
+		return fmt.Errorf("%w: %w", ErrDevice, err)
+	}
+	return nil
+}

@@ -87,6 +87,9 @@ func TestSessionOptionsLayout(t *testing.T) {
 	require.NoError(t, setEPSelectionPolicy(opts, epPolicyPreferGPU))
 	var zero ort.SessionOptions
 	assert.ErrorContains(t, setEPSelectionPolicy(&zero, epPolicyPreferGPU), "not initialised")
+	// The exported form says which kind of error it is.
+	require.NoError(t, PreferGPU(opts))
+	assert.ErrorIs(t, PreferGPU(&zero), ErrDevice)
 }
 
 // TestOrtAPIIndices compiles a C program against the real

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/moetron/moetron/imagegen"
 )
 
 // rawSession is a bare ONNX Runtime session on the model, with the same
@@ -46,7 +48,7 @@ func newRaw(sp sessionSpec) (*rawSession, error) {
 	if sp.Device == "cuda" {
 		if sp.Plugin != "" {
 			// The plugin was registered by imagegen.New for the first CUDA generator.
-			err = setPreferGPU(sp.Lib, opts)
+			err = imagegen.PreferGPU(opts)
 		} else {
 			var co *ort.CUDAProviderOptions
 			if co, err = ort.NewCUDAProviderOptions(); err == nil {
