@@ -146,9 +146,9 @@ func main() {
 	res.Device = g1.Device()
 	fmt.Printf("imagegen device %q (asked %q); model %dx%d zdim %d; caps: size-derived %d, metadata %d\n",
 		g1.Device(), o.device, info.Width, info.Height, info.ZDim, info.SizeMaxBatch, info.MetaMaxBatch)
-	lib, plugin := imagegen.LibraryPath(), os.Getenv("ORT_CUDA_PLUGIN")
+	plugin := os.Getenv("ORT_CUDA_PLUGIN")
 	spec := func(model, device string) sessionSpec {
-		return sessionSpec{Model: model, Device: device, Lib: lib, Plugin: plugin, Threads: o.threads, ZDim: info.ZDim, H: info.Height, W: info.Width}
+		return sessionSpec{Model: model, Device: device, Plugin: plugin, Threads: o.threads, ZDim: info.ZDim, H: info.Height, W: info.Width}
 	}
 	z1, psi1 := latents(info.ZDim, 0, 1)
 	pl, err := placement(spec(o.model, o.device), o.work, z1, psi1)

@@ -23,10 +23,10 @@ type rawSession struct {
 }
 
 type sessionSpec struct {
-	Model, Device, Lib, Plugin string
-	Threads                    int
-	Profile                    string // profile file prefix; "" means off
-	ZDim, H, W                 int
+	Model, Device, Plugin string
+	Threads               int
+	Profile               string // profile file prefix; "" means off
+	ZDim, H, W            int
 }
 
 func newRaw(sp sessionSpec) (*rawSession, error) {
