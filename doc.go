@@ -29,6 +29,6 @@
 //
 // The path of one command:
 //
-//	X --POST--> events.Handler (crc.Verify, events.Decode) -> filter -> intake -> [queue]
+//	X --POST--> events.Handler (crc signature check, events.Decode) -> filter -> intake -> [queue]
 //	[queue] -> queue.Consumer -> worker -> imagegen.Generate -> reply --> X
 package moetron
