@@ -6,7 +6,8 @@
 // raw request body for a POST (header SignatureHeader).
 //
 // The package is layered: pure functions over bytes (ResponseToken, Sign,
-// Verify, ValidToken), then request helpers (VerifyRequest caps the body
+// Verify, ValidToken; Verifier is Verify for a fixed set of secrets that
+// reuses its HMAC state, for servers), then request helpers (VerifyRequest caps the body
 // before verifying it, SignRequest signs a test request), then Handler, the
 // http.Handler for the CRC GET.
 //

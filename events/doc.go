@@ -33,6 +33,13 @@
 // (the golden files in testdata/golden show it); they are not X's wire
 // format, so always decode X's bytes with Decode.
 //
+// Decode scans the body once to check its syntax and depth and to find the
+// top-level kinds, then decodes only the known kinds. Tweets, the bulk of
+// a delivery, are read by a small hand-written decoder (tweetscan.go) for
+// the plain case, exact keys of the right types, and by encoding/json for
+// anything else; a test and a fuzz target check that both give the same
+// payload as the plain encoding/json decoder kept in the tests.
+//
 // # Visible text
 //
 // Tweet.VisibleText is the text a reader sees: extended_tweet.full_text for

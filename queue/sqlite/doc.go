@@ -16,7 +16,8 @@
 // write of a Store goes through one connection and one goroutine, which
 // practises group commit: writes that arrive while a commit is in progress
 // wait, then all of them run in the next transaction (BEGIN IMMEDIATE) and
-// share its single fsync. Many concurrent Enqueue calls therefore cost about
+// share its single fsync; consecutive Enqueues of a batch are stored with
+// one multi-row INSERT. Many concurrent Enqueue calls therefore cost about
 // one fsync per batch, not one each. A write whose context ends before its
 // batch starts is dropped with the context's error; once started, the call
 // waits for the commit, so its result is always the truth. When a write fails
