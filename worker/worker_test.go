@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -394,4 +395,52 @@ func TestHandleWithoutConsumer(t *testing.T) {
 	require.Error(t, err)
 	assert.False(t, queue.IsPermanent(err), "a cancelled job is retried, not poisoned")
 	assert.True(t, errors.Is(err, context.Canceled), err.Error())
+}
+
+// lostMarkQueue applies the first body update (the done marker) but reports
+// a transport error, as when Azure processes a request whose response never
+// arrives (the SDK's retry then finds the connection refused). The worker's
+// receipt is stale from then on.
+type lostMarkQueue struct {
+	queue.Queue
+	mu   sync.Mutex
+	lost int
+}
+
+func (q *lostMarkQueue) Update(ctx context.Context, id, receipt string, vis time.Duration, body []byte) (string, error) {
+	rc, err := q.Queue.Update(ctx, id, receipt, vis, body)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err == nil && body != nil && q.lost == 0 {
+		q.lost++
+		return "", fmt.Errorf("%w: update: connection reset after the request was sent", queue.ErrUnavailable)
+	}
+	return rc, err
+}
+
+// The CI run that found this: Azurite stopped while the done marker was
+// written, the write took effect but its answer was lost, and the delete
+// with the old receipt got PopReceiptMismatch. The message must come back
+// when the marker's lease ends and be deleted without a second reply.
+func TestDoneMarkWhoseAnswerWasLost(t *testing.T) {
+	lq := &lostMarkQueue{Queue: newMem(t, "jobs", nil)}
+	r := newRig(t, rigOpts{q: lq})
+	c, err := queue.NewConsumer(r.q, r.w, queue.ConsumerConfig{
+		Poison: r.poison, Concurrency: 1, BatchSize: 1, Visibility: 300 * time.Millisecond,
+		MinPollInterval: 5 * time.Millisecond, MaxPollInterval: 20 * time.Millisecond,
+		RetryBackoff: func(int, error) time.Duration { return 0 },
+		DrainTimeout: -1,
+	})
+	require.NoError(t, err)
+	tj := tweetJob("1332557345071644672")
+	r.enqueue(body(t, tj))
+	r.run(c)
+	r.waitEmpty()
+	assert.Equal(t, 1, lq.lost, "the fault fired")
+	assert.Len(t, r.x.RepliesTo(tj.RespondID), 1, "exactly one reply")
+	assert.Equal(t, 1, r.gen.Calls(), "the redelivery did not generate")
+	assert.Equal(t, 1, r.outcome(worker.OutcomeAlreadyReplied), "the redelivery was recognised as done")
+	n, err := r.poison.Len(context.Background())
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing poisoned")
 }
