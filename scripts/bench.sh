@@ -10,14 +10,16 @@
 # same run on the same machine.
 #
 # BENCHTIME (default 500ms) is passed to go test -benchtime; INGEST_D (default
-# 5s) is each ingest phase; QUEUEBENCH_ARGS (default "-n 1000 -rounds 3")
+# 3s) is each ingest phase and INGEST_ROUNDS (default 3) how many times the
+# bare and webhook phases alternate; QUEUEBENCH_ARGS (default "-n 1000 -rounds 3")
 # go to queuebench, whose own default (4000 messages, 3 rounds) takes over
 # ten minutes with the Azurite row. The whole run takes a few minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BENCHTIME=${BENCHTIME:-500ms}
-INGEST_D=${INGEST_D:-5s}
+INGEST_D=${INGEST_D:-3s}
+INGEST_ROUNDS=${INGEST_ROUNDS:-3}
 QUEUEBENCH_ARGS=${QUEUEBENCH_ARGS:--n 1000 -rounds 3}
 
 if [ -z "${ORT_LIB:-}" ] && [ -f scripts/ort-lib.sh ]; then
@@ -48,8 +50,8 @@ cleanup() {
 trap cleanup EXIT
 
 status=0
-echo "bench: ingest (go run ./bench/ingest -d $INGEST_D)" >&2
-go run ./bench/ingest -d "$INGEST_D" >"$out/ingest.txt" 2>"$out/ingest.err" || {
+echo "bench: ingest (go run ./bench/ingest -d $INGEST_D -rounds $INGEST_ROUNDS)" >&2
+go run ./bench/ingest -d "$INGEST_D" -rounds "$INGEST_ROUNDS" >"$out/ingest.txt" 2>"$out/ingest.err" || {
   status=1; echo "bench: bench/ingest failed:" >&2; cat "$out/ingest.err" >&2; }
 
 echo "bench: queue backends (go run ./bench/queuebench $QUEUEBENCH_ARGS)" >&2
