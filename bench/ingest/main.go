@@ -13,15 +13,17 @@
 // phases alternate for -rounds rounds (bare, webhook, bare, webhook, ...)
 // and the table reports medians, so that a burst of load from elsewhere on
 // a shared machine moves one round, not the result; the ratio is the median
-// of the rounds' ratios, each taken between phases run seconds apart. Every request
-// carries a mention of the bot with a fresh tweet id and author, so the
-// webhook stores a new job for each (none is dropped as a duplicate).
+// of the rounds' ratios, each taken between phases run seconds apart.
+// Every request carries a mention of the bot with a fresh tweet id and
+// author, so the webhook stores a new job for each (none is dropped as a
+// duplicate).
 //
-// Under the webhook's load, one more client sends a CRC GET every 10 ms
-// (at most 100/s, so that it measures the answer time without adding load
-// of its own) and their p99 is reported, as is the webhook's peak resident memory (VmHWM from
-// /proc/<pid>/status). At the end the queue file is opened and its jobs
-// counted: the count must equal the number of 200s, or the program fails.
+// Under the webhook's load, a probe process (this program again) sends a
+// CRC GET every 10 ms (at most 100/s, so that it measures the answer time
+// without adding load of its own) and their p99 is reported, as is the
+// webhook's peak resident memory (VmHWM from /proc/<pid>/status). At the
+// end the queue file is opened and its jobs counted: the count must equal
+// the number of 200s, or the program fails.
 //
 // All traffic goes to 127.0.0.1; every phase stops after its duration.
 package main
@@ -65,9 +67,17 @@ func main() {
 	rounds := flag.Int("rounds", 3, "alternating bare/webhook rounds; the table shows medians")
 	bin := flag.String("webhook", "", "webhook binary (default: go build ./examples/webhook)")
 	bare := flag.String("serve-bare", "", "internal: serve the bare HMAC handler on this address")
+	probe := flag.String("probe-crc", "", "internal: send CRC GETs to this URL for -d and print their latencies")
 	flag.Parse()
 	if *bare != "" {
 		serveBare(*bare)
+		return
+	}
+	if *probe != "" {
+		if err := probeCRC(os.Stdout, *probe, *d); err != nil {
+			fmt.Fprintln(os.Stderr, "ingest: probe:", err)
+			os.Exit(1)
+		}
 		return
 	}
 	if *rounds < 1 {
@@ -324,7 +334,7 @@ func (g *generator) next() []byte {
 }
 
 // load runs conc clients against url for warm, then measures for d. With
-// probeCRC, one extra client sends CRC GETs during the measured window.
+// probeCRC, a probe process sends CRC GETs during the measured window.
 func load(name, url string, gen *generator, conc int, warm, d time.Duration, probeCRC bool) result {
 	tr := &http.Transport{MaxIdleConns: conc * 2, MaxIdleConnsPerHost: conc * 2, IdleConnTimeout: time.Minute}
 	defer tr.CloseIdleConnections()
@@ -388,21 +398,9 @@ func load(name, url string, gen *generator, conc int, warm, d time.Duration, pro
 		go func() {
 			defer wg.Done()
 			time.Sleep(time.Until(mStart))
-			var lat []time.Duration
-			tick := time.NewTicker(10 * time.Millisecond)
-			defer tick.Stop()
-			for i := 0; time.Now().Before(end); i++ {
-				<-tick.C
-				t0 := time.Now()
-				resp, err := client.Get(url + "?crc_token=bench" + strconv.Itoa(i))
-				if err != nil {
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					lat = append(lat, time.Since(t0))
-				}
+			lat, err := probeChild(url, time.Until(end))
+			if err != nil && firstErr.Load() == nil {
+				firstErr.Store("CRC probe: " + err.Error())
 			}
 			mu.Lock()
 			res.crcLat = lat
@@ -416,6 +414,60 @@ func load(name, url string, gen *generator, conc int, warm, d time.Duration, pro
 		res.firstErr = v.(string)
 	}
 	return res
+}
+
+// probeChild runs the CRC probe (this program re-executed) for d and
+// returns the latencies it measured. The probe is a process of its own so
+// that its timings do not include waiting behind the 32 load goroutines in
+// the load generator's scheduler: it measures the webhook's answer, as an
+// X CRC check arriving during a burst of deliveries would see it.
+func probeChild(url string, d time.Duration) ([]time.Duration, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "-probe-crc", url, "-d", d.String())
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	var lat []time.Duration
+	for _, f := range strings.Fields(string(out)) {
+		n, perr := strconv.ParseInt(f, 10, 64)
+		if perr != nil {
+			return lat, fmt.Errorf("probe printed %q", f)
+		}
+		lat = append(lat, time.Duration(n))
+	}
+	return lat, err
+}
+
+// probeCRC sends one CRC GET every 10 ms for d (at most 100/s, so that it
+// adds no load of its own) and prints each 200's latency in nanoseconds.
+func probeCRC(w io.Writer, url string, d time.Duration) error {
+	client := &http.Client{Timeout: 10 * time.Second}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	end := time.Now().Add(d)
+	bad := 0
+	for i := 0; time.Now().Before(end); i++ {
+		<-tick.C
+		t0 := time.Now()
+		resp, err := client.Get(url + "?crc_token=bench" + strconv.Itoa(i))
+		if err != nil {
+			bad++
+			continue
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			bad++
+			continue
+		}
+		fmt.Fprintln(w, int64(time.Since(t0)))
+	}
+	if bad > 0 {
+		return fmt.Errorf("%d CRC GETs failed", bad)
+	}
+	return nil
 }
 
 // startChild starts a server process with its output in dir/<name>.log.
