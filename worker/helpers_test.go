@@ -127,18 +127,23 @@ func newMem(t testing.TB, name string, now func() time.Time) *mem.Queue {
 	return q
 }
 
-// consumer returns a Consumer of the rig's queue running the worker.
-func (r *rig) consumer(h queue.Handler) *queue.Consumer {
+// consumer returns a Consumer of the rig's queue running the worker (h nil)
+// or h; each change adjusts the configuration first.
+func (r *rig) consumer(h queue.Handler, change ...func(*queue.ConsumerConfig)) *queue.Consumer {
 	r.t.Helper()
 	if h == nil {
 		h = r.w
 	}
-	c, err := queue.NewConsumer(r.q, h, queue.ConsumerConfig{
+	cfg := queue.ConsumerConfig{
 		Poison: r.poison, Concurrency: 4, BatchSize: 4,
 		MinPollInterval: 5 * time.Millisecond, MaxPollInterval: 20 * time.Millisecond,
 		RetryBackoff: func(int, error) time.Duration { return 0 },
 		DrainTimeout: -1,
-	})
+	}
+	for _, f := range change {
+		f(&cfg)
+	}
+	c, err := queue.NewConsumer(r.q, h, cfg)
 	require.NoError(r.t, err)
 	return c
 }

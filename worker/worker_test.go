@@ -425,13 +425,9 @@ func (q *lostMarkQueue) Update(ctx context.Context, id, receipt string, vis time
 func TestDoneMarkWhoseAnswerWasLost(t *testing.T) {
 	lq := &lostMarkQueue{Queue: newMem(t, "jobs", nil)}
 	r := newRig(t, rigOpts{q: lq})
-	c, err := queue.NewConsumer(r.q, r.w, queue.ConsumerConfig{
-		Poison: r.poison, Concurrency: 1, BatchSize: 1, Visibility: 300 * time.Millisecond,
-		MinPollInterval: 5 * time.Millisecond, MaxPollInterval: 20 * time.Millisecond,
-		RetryBackoff: func(int, error) time.Duration { return 0 },
-		DrainTimeout: -1,
+	c := r.consumer(nil, func(cfg *queue.ConsumerConfig) {
+		cfg.Concurrency, cfg.BatchSize, cfg.Visibility = 1, 1, 300*time.Millisecond
 	})
-	require.NoError(t, err)
 	tj := tweetJob("1332557345071644672")
 	r.enqueue(body(t, tj))
 	r.run(c)

@@ -122,16 +122,10 @@ type result struct {
 	crcLat   []time.Duration
 	rssKiB   int
 	firstErr string
-	median   float64 // set by merge: the median of the rounds' req/s
+	rate     float64 // req/s: the phase's, or for merged rounds their median
 }
 
-// rps is the phase's rate, or for a merged result the rounds' median.
-func (r result) rps() float64 {
-	if r.median > 0 {
-		return r.median
-	}
-	return float64(r.n) / r.dur.Seconds()
-}
+func (r result) rps() float64 { return r.rate }
 
 // merge combines the rounds of one system: latencies and counts pooled,
 // the rate the median of the rounds' rates.
@@ -150,7 +144,7 @@ func merge(rs []result) result {
 		}
 		rates = append(rates, r.rps())
 	}
-	m.median = median(rates)
+	m.rate = median(rates)
 	return m
 }
 
@@ -409,6 +403,7 @@ func load(name, url string, gen *generator, conc int, warm, d time.Duration, pro
 	}
 	wg.Wait()
 	res.dur = d
+	res.rate = float64(res.n) / d.Seconds()
 	res.acked = acked.Load()
 	if v := firstErr.Load(); v != nil {
 		res.firstErr = v.(string)
