@@ -152,6 +152,7 @@ func newStack(t testing.TB, q qconf, o stackOptions) *stack {
 			"METRICS_ADDR="+s.wmetrics,
 			"DEVICE=cpu",
 			"LOG_LEVEL=debug",
+			"WORKER_LEDGER="+filepath.Join(t.TempDir(), "ledger.db"),
 		), o.workerEnv...)...), o.workerArgs...)
 		if o.startWorker {
 			s.startWorker()

@@ -15,24 +15,33 @@
 //     the poison queue with the error.
 //  2. A message that carries the done marker ("done":"<reply id>", see
 //     below) was answered already: Handle returns nil and it is deleted.
-//  3. Seed and psi come from the imagegen.Commands table with the job id as
+//  3. Claim the job id in the Ledger (Config.Ledger; a MemLedger by
+//     default, a worker/ledgerfile file in workerserver). Two messages with
+//     the same job id (a webhook retry, a spool drained after an enqueue
+//     whose answer was lost, a duplicate across webhook and stream) thus
+//     get one answer whatever their dequeue counts: a copy whose job is
+//     being answered right now is put back (queue.RetryAfter for
+//     ClaimedRetry, outcome in_flight); a copy of an answered job is only
+//     deleted; a copy of a job whose earlier claim ended without a known
+//     outcome (a killed process, an uncertain post) reads back first.
+//  4. Seed and psi come from the imagegen.Commands table with the job id as
 //     the key, so rand and mess draw the same "random" seed on every delivery
 //     of a job and a redelivered job regenerates the same image and text.
-//  4. A redelivered job (dequeue count above 1, or marked for read-back by a
-//     deferral) first asks X whether its answer exists: FindReply for a reply
+//  5. A redelivered job (dequeue count above 1, marked for read-back by a
+//     deferral, or unfinished in the ledger) first asks X whether its answer exists: FindReply for a reply
 //     to respond_id since received_at minus ReadBackMargin, FindDM for a DM to
 //     user_id with the same text (the text holds the seed and a request id
 //     derived from the job id, so it identifies this job). Found: the job is
 //     marked done and deleted without generating anything.
-//  5. Generate the image. Concurrent Handle calls (the Consumer's
+//  6. Generate the image. Concurrent Handle calls (the Consumer's
 //     Concurrency) are batched by the imagegen.Generator.
-//  6. Reply: a tweet job with ReplyWithImage(respond_id), a DM job with
+//  7. Reply: a tweet job with ReplyWithImage(respond_id), a DM job with
 //     DMWithImage(user_id), with the Replier's template text.
-//  7. Mark done, then return nil: the message body is replaced by the job
+//  8. Record the answer in the ledger, mark done, then return nil: the message body is replaced by the job
 //     plus "done":"<reply id>" with queue.Delivery.Replace, which keeps the
 //     lease. A crash between the reply and the Consumer's delete thus leaves
 //     a message that step 2 only deletes. If the marker cannot be written the
-//     job still succeeds; a redelivery reads back (step 4).
+//     job still succeeds; a redelivery reads back (step 5).
 //
 // # Errors from X
 //
@@ -43,7 +52,7 @@
 //	                            the job ends (nil): sending again cannot succeed
 //	*reply.UncertainError, 5xx, network, 401
 //	                            an error: the Consumer retries with backoff, then poisons;
-//	                            the retry reads back first (step 4)
+//	                            the retry reads back first (step 5)
 //	other refusals (400, text or image too large)
 //	                            queue.Permanent: poisoned at once, kept for inspection
 //

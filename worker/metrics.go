@@ -19,6 +19,10 @@ const (
 	// OutcomeFailed: a retryable failure (X down, an uncertain post,
 	// generation failed); the Consumer retries, then poisons.
 	OutcomeFailed = "failed"
+	// OutcomeInFlight: another copy of the job (same job id) was being
+	// answered; this copy was put back for Config.ClaimedRetry and is
+	// deleted once the ledger says the job was answered.
+	OutcomeInFlight = "in_flight"
 	// OutcomeInvalid: the message is not a job this worker can run (bad
 	// JSON, unknown command, a reply text the template cannot render); it
 	// is poisoned at once.
@@ -28,7 +32,7 @@ const (
 // Outcomes returns every outcome, for dashboards and pre-registration.
 func Outcomes() []string {
 	return []string{OutcomeReplied, OutcomeAlreadyReplied, OutcomePermanentXError,
-		OutcomeRateLimited, OutcomeFailed, OutcomeInvalid}
+		OutcomeRateLimited, OutcomeInFlight, OutcomeFailed, OutcomeInvalid}
 }
 
 // Metrics are the worker's Prometheus collectors. Handle updates them.

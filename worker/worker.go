@@ -83,7 +83,19 @@ type Config struct {
 	// Now is the clock for rate-limit waits and read-back bounds; nil means
 	// time.Now.
 	Now func() time.Time
+	// Ledger records claimed and answered jobs by job id, so that two
+	// messages with the same job id get one answer whatever their dequeue
+	// counts; nil means a NewMemLedger of this process. workerserver uses a
+	// ledgerfile.Ledger, which also survives restarts.
+	Ledger Ledger
+	// ClaimedRetry is how long a copy of a job that another handler is
+	// answering right now waits before it is looked at again. 0 means
+	// DefaultClaimedRetry.
+	ClaimedRetry time.Duration
 }
+
+// DefaultClaimedRetry is the default of Config.ClaimedRetry.
+const DefaultClaimedRetry = 10 * time.Second
 
 // Worker runs jobs: it implements queue.Handler for a queue.Consumer. It is
 // safe for concurrent use; run it with a Consumer concurrency of at least
@@ -145,6 +157,12 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Ledger == nil {
+		cfg.Ledger = NewMemLedger(0)
+	}
+	if cfg.ClaimedRetry <= 0 {
+		cfg.ClaimedRetry = DefaultClaimedRetry
 	}
 	return &Worker{cfg: cfg, gen: cfg.Generator, x: cfg.Replier, tab: cfg.Table, cmds: cfg.Commands,
 		log: cfg.Logger, met: cfg.Metrics, now: cfg.Now}, nil
@@ -218,6 +236,7 @@ func (w *Worker) Handle(ctx context.Context, m *queue.Message) error {
 	log := w.log.With("job", job.ID, "msg_id", m.ID, "command", job.Command)
 	mk := readMarks(m.Body)
 	if mk.Done != "" {
+		w.ledgerDone(ctx, log, job.ID, mk.Done)
 		w.met.outcome(OutcomeAlreadyReplied)
 		log.Info("job already answered; deleting", "outcome", OutcomeAlreadyReplied, "reply_id", mk.Done)
 		return nil
@@ -236,12 +255,45 @@ func (w *Worker) Handle(ctx context.Context, m *queue.Message) error {
 	if d != nil {
 		attempt = d.Attempt()
 	}
-	if attempt > 1 || mk.Redelivered {
+	readBack := attempt > 1 || mk.Redelivered
+
+	claim, err := w.cfg.Ledger.Claim(ctx, job.ID)
+	switch {
+	case errors.Is(err, ErrClaimed):
+		w.met.outcome(OutcomeInFlight)
+		log.Info("another copy of this job is being answered; looking again later", "outcome", OutcomeInFlight,
+			"retry_in", w.cfg.ClaimedRetry)
+		return queue.RetryAfter(err, w.cfg.ClaimedRetry)
+	case err != nil:
+		// Without the ledger, X is the only record: read back first.
+		log.Warn("job ledger unavailable; reading back before answering", "err", err)
+		readBack = true
+	case claim.Done != "":
+		w.markDone(ctx, log, job, claim.Done)
+		w.met.outcome(OutcomeAlreadyReplied)
+		log.Info("job answered before (ledger); deleting", "outcome", OutcomeAlreadyReplied, "reply_id", claim.Done)
+		return nil
+	}
+	held := err == nil
+	readBack = readBack || claim.Unfinished
+	uncertain := false
+	answered := false
+	defer func() {
+		if held && !answered {
+			if rerr := w.cfg.Ledger.Release(context.WithoutCancel(ctx), job.ID, uncertain); rerr != nil {
+				log.Warn("could not release the job's ledger claim", "err", rerr)
+			}
+		}
+	}()
+
+	if readBack {
 		id, found, err := w.find(ctx, job, m, text)
 		if err != nil {
 			return w.xFailed(ctx, log, job, "read-back", err)
 		}
 		if found {
+			answered = true
+			w.ledgerDone(ctx, log, job.ID, id)
 			w.markDone(ctx, log, job, id)
 			w.met.outcome(OutcomeAlreadyReplied)
 			log.Info("redelivered job was answered before; deleting", "outcome", OutcomeAlreadyReplied,
@@ -266,12 +318,36 @@ func (w *Worker) Handle(ctx context.Context, m *queue.Message) error {
 	id, err := w.send(ctx, job, text, img.Data)
 	w.met.replied(w.now().Sub(start).Seconds())
 	if err != nil {
+		uncertain = mayHavePosted(err)
 		return w.xFailed(ctx, log, job, "reply", err)
 	}
+	answered = true
+	w.ledgerDone(ctx, log, job.ID, id)
 	w.markDone(ctx, log, job, id)
 	w.met.outcome(OutcomeReplied)
 	log.Info("replied", "outcome", OutcomeReplied, "reply_id", id, "seed", req.Seed, "attempt", attempt)
 	return nil
+}
+
+// mayHavePosted says whether a failed send could still have reached X: only
+// X's definite refusals (rate limit, usage cap, not allowed, not found) and
+// local refusals before sending rule it out.
+func mayHavePosted(err error) bool {
+	switch {
+	case errors.Is(err, reply.ErrRateLimited), errors.Is(err, reply.ErrUsageCapped),
+		errors.Is(err, reply.ErrNotAllowed), errors.Is(err, reply.ErrNotFound),
+		errors.Is(err, reply.ErrInvalidInput):
+		return false
+	}
+	return true
+}
+
+// ledgerDone records the answer in the ledger. A failure is logged, not
+// fatal: the done marker in the message and the read-back cover it.
+func (w *Worker) ledgerDone(ctx context.Context, log *slog.Logger, jobID, replyID string) {
+	if err := w.cfg.Ledger.Done(context.WithoutCancel(ctx), jobID, replyID); err != nil {
+		log.Warn("could not record the answer in the job ledger", "reply_id", replyID, "err", err)
+	}
 }
 
 // text renders the reply text. A screen name the template refuses (not an

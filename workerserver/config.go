@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +36,13 @@ const (
 	EnvVisibility        = "WORKER_VISIBILITY"
 	EnvMaxDequeue        = "WORKER_MAX_DEQUEUE"
 	EnvImageFormat       = "IMAGE_FORMAT"
+	EnvLedger            = "WORKER_LEDGER"
 )
+
+// LedgerMem is the WORKER_LEDGER value that keeps the job ledger in the
+// process only (no file): duplicates are still caught while the process
+// runs, and by X read-back on redelivery after a restart.
+const LedgerMem = "mem"
 
 // Defaults of Config.
 const (
@@ -108,6 +115,13 @@ type Config struct {
 	// Format is the image format sent to X, png or jpeg (IMAGE_FORMAT).
 	// Empty means DefaultFormat.
 	Format string
+	// Ledger is the job ledger file (WORKER_LEDGER, see package
+	// worker/ledgerfile), which makes two messages with the same job id get
+	// one answer, across restarts and across the worker processes of one
+	// machine. Empty means moetron-ledger.db beside the SQLite queue file,
+	// or $XDG_STATE_HOME/moetron/ledger-<queue name>.db for other backends;
+	// LedgerMem keeps it in memory.
+	Ledger string
 
 	// envErrs are the environment values FromLookup could not parse;
 	// Validate reports them.
@@ -135,6 +149,7 @@ func FromLookup(getenv func(string) string) Config {
 		Device:            getenv(EnvDevice),
 		MetricsAddr:       getenv(EnvMetricsAddr),
 		Format:            getenv(EnvImageFormat),
+		Ledger:            getenv(EnvLedger),
 	}
 	num := func(env string, p *int) {
 		if v := getenv(env); v != "" {
@@ -181,6 +196,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	s(&c.Device, EnvDevice, "auto, cpu or cuda (default "+DefaultDevice+")")
 	s(&c.MetricsAddr, EnvMetricsAddr, "address serving /metrics, /healthz and /readyz (default: none)")
 	s(&c.Format, EnvImageFormat, "image format sent to X: png or jpeg (default png)")
+	s(&c.Ledger, EnvLedger, "job ledger file, or \"mem\" (default: beside the SQLite queue, else in $XDG_STATE_HOME/moetron)")
 	fs.IntVar(&c.Concurrency, envflag.Name(EnvConcurrency), c.Concurrency, "jobs handled at once (default: the generator's batch size)")
 	fs.DurationVar(&c.DrainTimeout, envflag.Name(EnvDrainTimeout), c.DrainTimeout,
 		"how long a shutdown waits for jobs in flight before releasing them (default "+DefaultDrainTimeout.String()+")")
@@ -221,7 +237,26 @@ func (c Config) WithDefaults() Config {
 	if c.Queue.Path == "" && c.Queue.Backend == queueopen.BackendSQLite {
 		c.Queue.Path = queueopen.DefaultPath
 	}
+	if c.Ledger == "" {
+		c.Ledger = defaultLedger(c.Queue)
+	}
 	return c
+}
+
+// defaultLedger is the ledger file beside the SQLite queue, or in the
+// user's state directory, one per queue name.
+func defaultLedger(q queueopen.Env) string {
+	if q.Backend == queueopen.BackendSQLite {
+		return filepath.Join(filepath.Dir(q.Path), "moetron-ledger.db")
+	}
+	name := "ledger-" + q.Name + ".db"
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "moetron", name)
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "moetron", name)
+	}
+	return filepath.Join(os.TempDir(), "moetron-"+name)
 }
 
 // Validate reports every problem of c at once in one error wrapping
@@ -282,7 +317,7 @@ func (c Config) String() string {
 		conc = strconv.Itoa(c.Concurrency)
 	}
 	return fmt.Sprintf("bot_user_id=%s consumer_key=%s consumer_secret=%s access_token=%s access_token_secret=%s "+
-		"api_base=%s queue={%s} model=%s ort_lib=%s device=%s metrics=%q concurrency=%s drain=%s visibility=%s format=%s",
+		"api_base=%s queue={%s} model=%s ort_lib=%s device=%s metrics=%q concurrency=%s drain=%s visibility=%s format=%s ledger=%s",
 		c.BotUserID, set(c.ConsumerKey), set(c.ConsumerSecret), set(c.AccessToken), set(c.AccessTokenSecret),
-		c.APIBase, c.Queue, model, c.ORTLib, c.Device, c.MetricsAddr, conc, c.DrainTimeout, c.Visibility, c.Format)
+		c.APIBase, c.Queue, model, c.ORTLib, c.Device, c.MetricsAddr, conc, c.DrainTimeout, c.Visibility, c.Format, c.Ledger)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/moetron/moetron/queue/queueopen"
 	"github.com/moetron/moetron/reply"
 	"github.com/moetron/moetron/worker"
+	"github.com/moetron/moetron/worker/ledgerfile"
 )
 
 // Timeouts of the metrics server and of the readiness check.
@@ -156,11 +157,21 @@ func (s *Server) build(ctx context.Context, opts *Options) error {
 		s.cleanups = append(s.cleanups, s.gen.Close)
 	}
 
+	var ledger worker.Ledger
+	if cfg.Ledger != LedgerMem {
+		lf, err := ledgerfile.Open(cfg.Ledger, nil)
+		if err != nil {
+			return fmt.Errorf("workerserver: job ledger (%s): %w", EnvLedger, err)
+		}
+		ledger = lf
+		s.cleanups = append(s.cleanups, lf.Close)
+	}
 	s.wmet = worker.NewMetrics(s.reg)
 	s.cmet = NewConsumerMetrics(s.reg)
 	w, err := worker.New(worker.Config{
 		Generator: s.gen, Replier: client, BotUserID: cfg.BotUserID, Format: imagegen.Format(cfg.Format),
-		Metrics: s.wmet, Logger: s.log.With("component", "worker"),
+		Metrics: s.wmet, Logger: s.log.With("component", "worker"), Ledger: ledger,
+		ClaimedRetry: min(worker.DefaultClaimedRetry, cfg.Visibility),
 	})
 	if err != nil {
 		return fmt.Errorf("workerserver: %w", err)
