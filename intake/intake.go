@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,6 +84,13 @@ func New(cfg Config) (*Intake, error) {
 		s, err := OpenSpool(cfg.SpoolDir)
 		if err != nil {
 			return nil, err
+		}
+		s.onDamage = func(name string, unread int) {
+			in.log.Error("intake: spool segment held bytes that are not whole records; its records were sent, the file is kept",
+				"file", filepath.Join(cfg.SpoolDir, name), "unread_bytes", unread)
+			if cfg.Metrics != nil {
+				cfg.Metrics.SpoolDamaged.Inc()
+			}
 		}
 		in.spool = s
 	}

@@ -13,6 +13,7 @@ type Metrics struct {
 	Enqueued          *prometheus.CounterVec // by where: queue, spool
 	EnqueueSeconds    prometheus.Histogram
 	Drained           prometheus.Counter
+	SpoolDamaged      prometheus.Counter // spool segments kept as *.damaged
 }
 
 // NewMetrics creates the collectors and registers them with reg (nil means
@@ -41,9 +42,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Drained: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "moetron_webhook_spool_drained_total", Help: "Jobs moved from the spool to the queue.",
 		}),
+		SpoolDamaged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "moetron_webhook_spool_damaged_segments_total",
+			Help: "Spool segments that held bytes that were not whole records (kept on disk as *.damaged).",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Requests, m.SignatureFailures, m.Events, m.Decisions, m.Enqueued, m.EnqueueSeconds, m.Drained)
+		reg.MustRegister(m.Requests, m.SignatureFailures, m.Events, m.Decisions, m.Enqueued, m.EnqueueSeconds, m.Drained,
+			m.SpoolDamaged)
 	}
 	return m
 }

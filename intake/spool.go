@@ -1,18 +1,17 @@
 package intake
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Spool is a local append-only store for job messages that could not be
@@ -21,8 +20,18 @@ import (
 //
 // Records live in numbered segment files (spool-000001.log, ...). Each
 // record is a 4-byte big-endian length, a 4-byte CRC-32C of the body and the
-// body. A torn record at the end of a segment (a crash during Append, which
-// therefore never returned) is ignored when the segment is read.
+// body. A segment is sealed (later appends go to a new one) when it passes
+// MaxSegment bytes, and when a write or fsync fails part-way: a failed
+// Append first truncates the segment back to its last good length, and if
+// even that fails, no record is ever written behind the partial bytes.
+//
+// A segment is read whole. Bytes that do not form a record (a torn tail
+// left by a crash during an Append that never returned, or a damaged
+// region) are skipped: the reader looks for the next offset where a whole
+// record with a matching checksum starts and carries on from there, so a
+// damaged record never hides the records after it. A segment with such
+// bytes is kept on disk, renamed to *.damaged, and counted (Damaged), never
+// removed.
 //
 // The drainer seals the current segment (later appends go to a new one),
 // moves every record of sealed segments to the queue and removes a segment
@@ -33,9 +42,16 @@ type Spool struct {
 	dir string
 
 	mu     sync.Mutex
-	cur    *os.File
+	cur    segmentFile
 	curSeq int
-	count  int // records in the current segment
+	count  int   // records in the current segment
+	size   int64 // bytes of whole records in the current segment
+	broken bool  // the current segment must take no more records
+
+	damaged atomic.Int64 // segments kept as *.damaged
+
+	// onDamage, if set, hears of each segment kept as *.damaged.
+	onDamage func(name string, unreadBytes int)
 
 	// sentOf remembers, for a sealed segment that a Drain left half done,
 	// how many of its records were already sent, so the next Drain of this
@@ -46,11 +62,25 @@ type Spool struct {
 // MaxRecord is the largest record the spool accepts.
 const MaxRecord = 1 << 20
 
+// MaxSegment is the size past which the current segment is sealed, which
+// bounds what a drain reads into memory at once.
+const MaxSegment = 16 << 20
+
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
-// ErrCorruptRecord is returned (wrapped) when a sealed segment holds a
-// record whose checksum does not match.
-var ErrCorruptRecord = errors.New("intake: corrupt spool record")
+// segmentFile is the current segment as Append uses it: an *os.File, or
+// a failing stand-in in tests.
+type segmentFile interface {
+	Write([]byte) (int, error)
+	Sync() error
+	Truncate(size int64) error
+	Close() error
+}
+
+// openSegmentFile creates a segment file; tests replace it to inject faults.
+var openSegmentFile = func(path string) (segmentFile, error) {
+	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o600)
+}
 
 // OpenSpool opens (creating it if needed) the spool in dir.
 func OpenSpool(dir string) (*Spool, error) {
@@ -101,7 +131,7 @@ func (s *Spool) segments() ([]int, error) {
 }
 
 func (s *Spool) openSegment(seq int) error {
-	f, err := os.OpenFile(s.segmentPath(seq), os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o600)
+	f, err := openSegmentFile(s.segmentPath(seq))
 	if err != nil {
 		return fmt.Errorf("intake: spool: %w", err)
 	}
@@ -109,11 +139,16 @@ func (s *Spool) openSegment(seq int) error {
 		f.Close()
 		return err
 	}
-	s.cur, s.curSeq, s.count = f, seq, 0
+	s.cur, s.curSeq, s.count, s.size, s.broken = f, seq, 0, 0, false
 	return nil
 }
 
 // Append writes records and fsyncs them; all or none are reported written.
+// On a failed write or fsync the segment is truncated back to its last good
+// length; if that fails too, or the fsync failed (the kernel may have
+// dropped the dirty pages), the segment is sealed and the next Append
+// starts a new one, so no acknowledged record ever lands behind partial
+// bytes.
 func (s *Spool) Append(records ...[]byte) error {
 	var buf []byte
 	for _, r := range records {
@@ -131,15 +166,45 @@ func (s *Spool) Append(records ...[]byte) error {
 	if s.cur == nil {
 		return errors.New("intake: spool is closed")
 	}
+	if s.broken || s.size >= MaxSegment {
+		if err := s.sealLocked(); err != nil {
+			return err
+		}
+	}
 	if _, err := s.cur.Write(buf); err != nil {
+		if terr := s.cur.Truncate(s.size); terr != nil {
+			s.broken = true
+		}
 		return fmt.Errorf("intake: spool write: %w", err)
 	}
 	if err := s.cur.Sync(); err != nil {
+		_ = s.cur.Truncate(s.size)
+		s.broken = true
 		return fmt.Errorf("intake: spool fsync: %w", err)
 	}
 	s.count += len(records)
+	s.size += int64(len(buf))
 	return nil
 }
+
+// sealLocked closes the current segment and opens the next one. An empty
+// current segment is removed instead of kept.
+func (s *Spool) sealLocked() error {
+	old, oldSeq, empty := s.cur, s.curSeq, s.count == 0 && s.size == 0 && !s.broken
+	if err := s.openSegment(s.curSeq + 1); err != nil {
+		s.broken = true
+		return err
+	}
+	old.Close()
+	if empty {
+		_ = os.Remove(s.segmentPath(oldSeq))
+	}
+	return nil
+}
+
+// Damaged reports how many segments this Spool kept as *.damaged because
+// they held bytes that were not whole records.
+func (s *Spool) Damaged() int64 { return s.damaged.Load() }
 
 // Pending reports whether any record may be waiting (in the current or a
 // sealed segment).
@@ -174,13 +239,11 @@ func (s *Spool) Drain(send func(record []byte) error) (int, error) {
 		s.mu.Unlock()
 		return 0, errors.New("intake: spool is closed")
 	}
-	if s.count > 0 {
-		old := s.cur
-		if err := s.openSegment(s.curSeq + 1); err != nil {
+	if s.count > 0 || s.broken {
+		if err := s.sealLocked(); err != nil {
 			s.mu.Unlock()
 			return 0, err
 		}
-		old.Close()
 	}
 	cur := s.curSeq
 	s.mu.Unlock()
@@ -196,13 +259,23 @@ func (s *Spool) Drain(send func(record []byte) error) (int, error) {
 		}
 		path := s.segmentPath(seq)
 		skip := s.sentOf[seq]
-		n, err := readSegment(path, skip, send)
-		sent += n - skip
+		n, unread, err := readSegment(path, skip, send)
+		sent += max(n-skip, 0)
 		if err != nil {
 			s.sentOf[seq] = n
 			return sent, err
 		}
-		if err := os.Remove(path); err != nil {
+		if unread > 0 {
+			// Never remove bytes that were not read as records: keep them
+			// for inspection under a name the spool no longer reads.
+			if err := os.Rename(path, path+".damaged"); err != nil {
+				return sent, fmt.Errorf("intake: spool: %w", err)
+			}
+			s.damaged.Add(1)
+			if s.onDamage != nil {
+				s.onDamage(filepath.Base(path)+".damaged", unread)
+			}
+		} else if err := os.Remove(path); err != nil {
 			return sent, fmt.Errorf("intake: spool: %w", err)
 		}
 		delete(s.sentOf, seq)
@@ -210,45 +283,57 @@ func (s *Spool) Drain(send func(record []byte) error) (int, error) {
 	return sent, nil
 }
 
-// readSegment calls send for each whole record of a segment. A short or
-// torn record at the very end is ignored (its Append never returned); a
-// checksum mismatch elsewhere is an error, since it means the disk lied.
-// The first skip records are read but not sent. It returns the number of
-// records read and handled (skipped or sent).
-func readSegment(path string, skip int, send func([]byte) error) (int, error) {
-	f, err := os.Open(path)
+// readSegment calls send for each whole record of a segment, in order.
+// Bytes that are not a whole record with a matching checksum are skipped up
+// to the next offset where one starts (see Spool). The first skip records
+// are read but not sent. It returns the number of records read and handled
+// (skipped or sent), and how many bytes were not part of any record.
+func readSegment(path string, skip int, send func([]byte) error) (n, unread int, err error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return 0, fmt.Errorf("intake: spool: %w", err)
+		return 0, 0, fmt.Errorf("intake: spool: %w", err)
 	}
-	defer f.Close()
-	r := bufio.NewReader(f)
-	n := 0
-	for {
-		var hdr [8]byte
-		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			return n, nil // clean end, or a torn header
-		}
-		size := binary.BigEndian.Uint32(hdr[:4])
-		if size > MaxRecord {
-			return n, fmt.Errorf("%w: %s: record length %d", ErrCorruptRecord, filepath.Base(path), size)
-		}
-		body := make([]byte, size)
-		if _, err := io.ReadFull(r, body); err != nil {
-			return n, nil // torn tail
-		}
-		if crc32.Checksum(body, crcTable) != binary.BigEndian.Uint32(hdr[4:]) {
-			if _, err := r.Peek(1); err == io.EOF {
-				return n, nil // torn tail whose length survived
+	off := 0
+	for off < len(data) {
+		body, ok := recordAt(data, off)
+		if !ok {
+			next := off + 1
+			for next < len(data) {
+				if _, ok := recordAt(data, next); ok {
+					break
+				}
+				next++
 			}
-			return n, fmt.Errorf("%w: %s: record %d", ErrCorruptRecord, filepath.Base(path), n)
+			unread += next - off
+			off = next
+			continue
 		}
 		if n >= skip {
 			if err := send(body); err != nil {
-				return n, err
+				return n, unread, err
 			}
 		}
 		n++
+		off += 8 + len(body)
 	}
+	return n, unread, nil
+}
+
+// recordAt returns the body of the whole record at off, if one with a
+// matching checksum starts there.
+func recordAt(data []byte, off int) ([]byte, bool) {
+	if len(data)-off < 8 {
+		return nil, false
+	}
+	size := int(binary.BigEndian.Uint32(data[off:]))
+	if size > MaxRecord || len(data)-off-8 < size {
+		return nil, false
+	}
+	body := data[off+8 : off+8+size]
+	if crc32.Checksum(body, crcTable) != binary.BigEndian.Uint32(data[off+4:]) {
+		return nil, false
+	}
+	return body, true
 }
 
 // Close closes the current segment. Records stay on disk for the next

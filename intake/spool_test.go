@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -82,11 +83,13 @@ func TestSpoolIgnoresTornTail(t *testing.T) {
 	assert.Equal(t, []string{"whole"}, drainAll(t, s))
 }
 
-func TestSpoolReportsCorruptionInTheMiddle(t *testing.T) {
+// A damaged record in the middle of a segment hides nothing after it; the
+// segment is kept as *.damaged and counted.
+func TestSpoolSkipsDamageKeepsTheRest(t *testing.T) {
 	dir := t.TempDir()
 	s, err := OpenSpool(dir)
 	require.NoError(t, err)
-	require.NoError(t, s.Append([]byte("first"), []byte("second")))
+	require.NoError(t, s.Append([]byte("first"), []byte("second"), []byte("third")))
 	path := s.segmentPath(s.curSeq)
 	require.NoError(t, s.Close())
 	b, err := os.ReadFile(path)
@@ -97,10 +100,106 @@ func TestSpoolReportsCorruptionInTheMiddle(t *testing.T) {
 	s, err = OpenSpool(dir)
 	require.NoError(t, err)
 	defer s.Close()
-	_, err = s.Drain(func([]byte) error { return nil })
-	require.ErrorIs(t, err, ErrCorruptRecord)
-	_, statErr := os.Stat(path)
-	assert.NoError(t, statErr, "a corrupt segment is kept for an operator to look at")
+	var damaged []string
+	s.onDamage = func(name string, unread int) { damaged = append(damaged, name); assert.Equal(t, 13, unread) }
+	assert.Equal(t, []string{"second", "third"}, drainAll(t, s))
+	_, statErr := os.Stat(path + ".damaged")
+	assert.NoError(t, statErr, "a damaged segment is kept for an operator to look at")
+	assert.Equal(t, int64(1), s.Damaged())
+	assert.Len(t, damaged, 1)
+	assert.False(t, s.Pending(), "a kept damaged segment is not drained again")
+}
+
+// failingFile passes writes to a real file until budget bytes were written
+// in all, then writes what is left of the budget and fails (a disk that
+// fills up mid-record).
+type failingFile struct {
+	*os.File
+	budget        *int
+	truncateFails bool
+	syncFails     *bool
+}
+
+func (f *failingFile) Write(b []byte) (int, error) {
+	if len(b) <= *f.budget {
+		*f.budget -= len(b)
+		return f.File.Write(b)
+	}
+	n, _ := f.File.Write(b[:*f.budget])
+	*f.budget = 0
+	return n, syscall.ENOSPC
+}
+
+func (f *failingFile) Sync() error {
+	if *f.syncFails {
+		return syscall.EIO
+	}
+	return f.File.Sync()
+}
+
+func (f *failingFile) Truncate(n int64) error {
+	if f.truncateFails {
+		return syscall.EIO
+	}
+	return f.File.Truncate(n)
+}
+
+// The finding of 2026-12: a write that failed part-way left partial bytes,
+// later appends landed behind them, and the drain removed the segment with
+// three acknowledged jobs. Every acknowledged record must come out.
+func TestSpoolPartialWriteLosesNoAcknowledgedJob(t *testing.T) {
+	for _, tc := range []struct {
+		name                    string
+		truncateFails, syncFail bool
+	}{
+		{"truncate works", false, false},
+		{"truncate fails too", true, false},
+		{"fsync fails", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			budget := 1 << 30
+			syncFails := false
+			orig := openSegmentFile
+			openSegmentFile = func(path string) (segmentFile, error) {
+				f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o600)
+				if err != nil {
+					return nil, err
+				}
+				return &failingFile{File: f, budget: &budget, truncateFails: tc.truncateFails, syncFails: &syncFails}, nil
+			}
+			t.Cleanup(func() { openSegmentFile = orig })
+
+			s, err := OpenSpool(t.TempDir())
+			require.NoError(t, err)
+			defer s.Close()
+			var acked []string
+			appendJob := func(j string) {
+				if s.Append([]byte(j)) == nil {
+					acked = append(acked, j)
+				}
+			}
+			appendJob("job-1")
+			if tc.syncFail {
+				syncFails = true
+			} else {
+				budget = 11 // the header and 3 bytes of the next record
+			}
+			appendJob("job-2-not-acknowledged")
+			syncFails, budget = false, 1<<30 // the disk has room again
+			appendJob("job-3")
+			appendJob("job-4")
+			appendJob("job-5")
+			require.Equal(t, []string{"job-1", "job-3", "job-4", "job-5"}, acked)
+
+			got := drainAll(t, s)
+			for _, j := range acked {
+				assert.Contains(t, got, j, "an acknowledged job was lost")
+			}
+			if !tc.syncFail {
+				assert.NotContains(t, got, "job-2-not-acknowledged")
+			}
+		})
+	}
 }
 
 func TestSpoolErrors(t *testing.T) {
