@@ -115,6 +115,7 @@ func ExampleMonitor() {
 	m, err := webhooks.NewMonitor(webhooks.MonitorConfig{
 		Client:    client,
 		URL:       endpoint.URL + "/webhook",
+		UserID:    x.Bot().UserID, // BOT_USER_ID
 		LastEvent: func() time.Time { return lastEvent },
 	})
 	if err != nil {
