@@ -46,13 +46,16 @@ var (
 	// ErrWebhookNotFound matches WebhookIdInvalid and a 404: no webhook
 	// with that id.
 	ErrWebhookNotFound = errors.New("webhooks: no such webhook")
-	// ErrDuplicateSubscription matches DuplicateSubscriptionFailed: the
-	// user is already subscribed (EnsureSubscribed treats it as success).
+	// ErrDuplicateSubscription matches DuplicateSubscriptionFailed (AAA:
+	// the user is already subscribed) and DuplicateSubscription (XAA: a
+	// subscription with that event type and filter exists). EnsureSubscribed
+	// and EnsureActivity treat it as success.
 	ErrDuplicateSubscription = errors.New("webhooks: already subscribed")
 	// ErrSubscriptionLimit matches SubscriptionLimitExceeded.
 	ErrSubscriptionLimit = errors.New("webhooks: subscription limit reached")
 	// ErrSubscriptionNotFound matches SubscriptionNotFound: the user is
-	// not subscribed to the webhook.
+	// not subscribed to the webhook (AAA), or no XAA subscription has that
+	// id (a 404 on /2/activity/subscriptions).
 	ErrSubscriptionNotFound = errors.New("webhooks: no such subscription")
 	// ErrReplayConflict matches ReplayConflictError, HTTP 409 and v1.1
 	// code 355: a replay job is already running for the webhook.
@@ -88,6 +91,9 @@ const (
 	ReasonSubscriptionLimit     = "SubscriptionLimitExceeded"
 	ReasonSubscriptionNotFound  = "SubscriptionNotFound"
 	ReasonReplayConflict        = "ReplayConflictError"
+	// ReasonDuplicateActivity is the name X gives a repeated XAA
+	// subscription (observed, not documented).
+	ReasonDuplicateActivity = "DuplicateSubscription"
 )
 
 // v1.1 error codes that still show up in bodies.
@@ -108,6 +114,7 @@ var reasonSentinels = map[string]error{
 	ReasonSubscriptionLimit:     ErrSubscriptionLimit,
 	ReasonSubscriptionNotFound:  ErrSubscriptionNotFound,
 	ReasonReplayConflict:        ErrReplayConflict,
+	ReasonDuplicateActivity:     ErrDuplicateSubscription,
 }
 
 // ErrorDetail is one entry of an X error body's "errors" array: v1.1-style

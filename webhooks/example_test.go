@@ -115,6 +115,7 @@ func ExampleMonitor() {
 	m, err := webhooks.NewMonitor(webhooks.MonitorConfig{
 		Client:    client,
 		URL:       endpoint.URL + "/webhook",
+		UserID:    x.Bot().UserID, // BOT_USER_ID
 		LastEvent: func() time.Time { return lastEvent },
 	})
 	if err != nil {
@@ -139,4 +140,76 @@ func ExampleMonitor() {
 	// Output:
 	// registered: true subscribed: true
 	// revalidated: true replay requested: true from last event: true
+}
+
+// Keep the bot's XAA subscriptions linked to its webhook. A second run
+// finds them all and writes nothing.
+func ExampleClient_EnsureActivity() {
+	x, endpoint, cfg := exampleSetup()
+	defer x.Close()
+	defer endpoint.Close()
+	ctx := context.Background()
+	client, err := webhooks.New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	hook, err := client.Ensure(ctx, endpoint.URL+"/webhook")
+	if err != nil {
+		panic(err)
+	}
+	opts := webhooks.ActivityOptions{UserID: x.Bot().UserID, WebhookID: hook.ID} // UserID: BOT_USER_ID
+	for range 2 {
+		rep, err := client.EnsureActivity(ctx, opts)
+		if err != nil {
+			panic(err)
+		}
+		for _, r := range rep.Results {
+			fmt.Println(r.EventType, r.Action, r.Subscription.Tag)
+		}
+	}
+	// Output:
+	// post.mention.create created moetron:post.mention.create
+	// post.reply.create created moetron:post.reply.create
+	// post.quote.create created moetron:post.quote.create
+	// dm.received created moetron:dm.received
+	// post.mention.create existing moetron:post.mention.create
+	// post.reply.create existing moetron:post.reply.create
+	// post.quote.create existing moetron:post.quote.create
+	// dm.received existing moetron:dm.received
+}
+
+// Move a bot from the Account Activity API to XAA on the same webhook,
+// first as a dry run.
+func ExampleClient_MigrateToActivity() {
+	x, endpoint, cfg := exampleSetup()
+	defer x.Close()
+	defer endpoint.Close()
+	ctx := context.Background()
+	client, err := webhooks.New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	hook, err := client.Ensure(ctx, endpoint.URL+"/webhook")
+	if err != nil {
+		panic(err)
+	}
+	if err := client.EnsureSubscribed(ctx, hook.ID); err != nil { // the bot as it ran on AAA
+		panic(err)
+	}
+	opts := webhooks.MigrateOptions{WebhookID: hook.ID, UserID: x.Bot().UserID, DryRun: true}
+	plan, err := client.MigrateToActivity(ctx, opts)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("AAA:", plan.AAASubscribed, "plan:", plan.Activity.Results[0].Action, "written:", len(x.ActivitySubscriptions()))
+
+	opts.DryRun, opts.DropAAA = false, true
+	rep, err := client.MigrateToActivity(ctx, opts)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("verified:", rep.Verified, "XAA:", len(x.ActivitySubscriptions()), "AAA dropped:", rep.AAADropped)
+	// Output:
+	// AAA: true plan: would create written: 0
+	// verified: true XAA: 4 AAA dropped: true
 }

@@ -21,13 +21,27 @@ const (
 	replaySkew = time.Minute
 )
 
-// MonitorConfig configures a Monitor. Client and URL are required.
+// MonitorConfig configures a Monitor. Client and UserID are required.
 type MonitorConfig struct {
-	// Client talks to X. It must hold OAuth 1.0a user credentials, since a
-	// re-registered webhook is useless until the bot is subscribed again.
+	// Client talks to X. It must hold OAuth 1.0a user credentials when any
+	// event type is private (the default ones all are) or LegacyAAA is
+	// set: a lost subscription can only be re-created as the bot.
 	Client *Client
 	// URL is the public webhook URL (WEBHOOK_URL), exactly as registered.
+	// Empty means stream delivery: no webhook is kept, and the XAA
+	// subscriptions are kept without a webhook_id.
 	URL string
+	// UserID is the bot's user id (BOT_USER_ID), the filter of every XAA
+	// subscription.
+	UserID string
+	// EventTypes are the XAA event types kept subscribed; nil means
+	// DefaultActivityEventTypes. TagPrefix is as in ActivityOptions.
+	EventTypes []string
+	TagPrefix  string
+	// LegacyAAA also keeps the bot's Account Activity API subscription to
+	// the webhook (the check before XAA). Off by default: X ends the AAA on
+	// 2027-01-01 and every AAA call fails after that. Needs a URL.
+	LegacyAAA bool
 	// Interval is the time between checks in Run. Zero means
 	// DefaultMonitorInterval.
 	Interval time.Duration
@@ -60,10 +74,16 @@ type Status struct {
 	Registered bool
 	// Revalidated: X had marked the webhook invalid and a PUT passed.
 	Revalidated bool
-	// Subscribed is whether the bot is subscribed at the end of the
-	// check; Resubscribed says this check subscribed it.
+	// Subscribed is whether every XAA subscription (and, with LegacyAAA,
+	// the AAA one) is in place at the end of the check; Resubscribed says
+	// this check created or moved some.
 	Subscribed   bool
 	Resubscribed bool
+	// Activity is what EnsureActivity found for each wanted event type;
+	// ActivityRepaired names the types this check created or moved to the
+	// webhook (a subscription lost, or linked to an old webhook id).
+	Activity         []ActivityResult
+	ActivityRepaired []string
 	// ReplayRequested: a replay of [ReplayFrom, ReplayTo] was accepted by
 	// X as job ReplayJobID.
 	ReplayRequested      bool
@@ -93,13 +113,26 @@ func NewMonitor(cfg MonitorConfig) (*Monitor, error) {
 	switch {
 	case cfg.Client == nil:
 		return nil, fmt.Errorf("%w: MonitorConfig.Client is required", ErrInvalidConfig)
-	case !cfg.Client.HasUserAuth():
-		return nil, fmt.Errorf("%w: the monitor's Client needs OAuth 1.0a user credentials to subscribe", ErrInvalidConfig)
 	case cfg.Interval < 0 || cfg.MaxReplayWindow < 0:
 		return nil, fmt.Errorf("%w: Interval and MaxReplayWindow must not be negative", ErrInvalidConfig)
+	case cfg.LegacyAAA && cfg.URL == "":
+		return nil, fmt.Errorf("%w: LegacyAAA needs a webhook URL", ErrInvalidConfig)
 	}
-	if err := checkURL(cfg.URL); err != nil {
-		return nil, fmt.Errorf("%w: MonitorConfig.URL: %w", ErrInvalidConfig, err)
+	if cfg.URL != "" {
+		if err := checkURL(cfg.URL); err != nil {
+			return nil, fmt.Errorf("%w: MonitorConfig.URL: %w", ErrInvalidConfig, err)
+		}
+	}
+	probe := ActivityOptions{UserID: cfg.UserID, EventTypes: cfg.EventTypes, TagPrefix: cfg.TagPrefix}
+	if err := probe.normalize(); err != nil {
+		return nil, fmt.Errorf("%w: MonitorConfig: %w", ErrInvalidConfig, err)
+	}
+	needUser := cfg.LegacyAAA
+	for _, t := range probe.EventTypes {
+		needUser = needUser || !IsPublicEventType(t)
+	}
+	if needUser && !cfg.Client.HasUserAuth() {
+		return nil, fmt.Errorf("%w: the monitor's Client needs OAuth 1.0a user credentials to subscribe", ErrInvalidConfig)
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = DefaultMonitorInterval
@@ -123,15 +156,50 @@ func NewMonitor(cfg MonitorConfig) (*Monitor, error) {
 	return &Monitor{cfg: cfg, log: log}, nil
 }
 
-// Check runs one round: list the webhooks; register and subscribe the URL
-// if it is missing; re-validate it if X marked it invalid and then request
-// a replay of the events since the last one received; make sure the bot is
-// subscribed. The Status tells what it found and did, also on error.
+// Check runs one round: list the webhooks; register the URL if it is
+// missing; re-validate it if X marked it invalid and then request a replay
+// of the events since the last one received; make sure the bot's XAA
+// subscriptions exist and point at the webhook (EnsureActivity), and with
+// LegacyAAA its AAA subscription. Without a URL only the subscriptions
+// are checked (stream delivery). The Status tells what it found and did,
+// also on error.
 func (m *Monitor) Check(ctx context.Context) (Status, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c := m.cfg.Client
 	st := Status{CheckedAt: m.cfg.Now()}
+	if m.cfg.URL == "" {
+		err := m.ensureActivity(ctx, &st, "")
+		return st, err
+	}
+	return m.checkWebhook(ctx, st)
+}
+
+// ensureActivity makes sure of the XAA subscriptions for webhookID ("" is
+// the stream) and records the outcome in st.
+func (m *Monitor) ensureActivity(ctx context.Context, st *Status, webhookID string) error {
+	rep, err := m.cfg.Client.EnsureActivity(ctx, ActivityOptions{UserID: m.cfg.UserID, WebhookID: webhookID,
+		EventTypes: m.cfg.EventTypes, TagPrefix: m.cfg.TagPrefix})
+	if rep != nil {
+		st.Activity = rep.Results
+		for _, r := range rep.Results {
+			if r.Action == ActivityCreated || r.Action == ActivityUpdated {
+				st.ActivityRepaired = append(st.ActivityRepaired, r.EventType)
+				m.log.InfoContext(ctx, "xaa subscription repaired", "event_type", r.EventType, "action", string(r.Action),
+					"subscription_id", r.Subscription.ID, "webhook_id", webhookID)
+			}
+		}
+	}
+	st.Resubscribed = len(st.ActivityRepaired) > 0
+	if err != nil {
+		st.Subscribed = false
+		return fmt.Errorf("webhooks: monitor: xaa subscriptions: %w", err)
+	}
+	st.Subscribed = true
+	return nil
+}
+
+func (m *Monitor) checkWebhook(ctx context.Context, st Status) (Status, error) {
+	c := m.cfg.Client
 	hooks, err := c.List(ctx)
 	if err != nil {
 		return st, fmt.Errorf("webhooks: monitor: list: %w", err)
@@ -163,16 +231,21 @@ func (m *Monitor) Check(ctx context.Context) (Status, error) {
 		st.Revalidated = true
 	}
 
-	subscribed, err := c.CheckSubscription(ctx, w.ID)
-	if err == nil && !subscribed {
-		if err = c.EnsureSubscribed(ctx, w.ID); err == nil {
-			subscribed, st.Resubscribed = true, true
-		}
-	}
-	st.Subscribed = subscribed
 	var errs []error
-	if err != nil {
-		errs = append(errs, fmt.Errorf("webhooks: monitor: subscription: %w", err))
+	if err := m.ensureActivity(ctx, &st, w.ID); err != nil {
+		errs = append(errs, err)
+	}
+	if m.cfg.LegacyAAA {
+		subscribed, err := c.CheckSubscription(ctx, w.ID)
+		if err == nil && !subscribed {
+			if err = c.EnsureSubscribed(ctx, w.ID); err == nil {
+				subscribed, st.Resubscribed = true, true
+			}
+		}
+		st.Subscribed = st.Subscribed && subscribed
+		if err != nil {
+			errs = append(errs, fmt.Errorf("webhooks: monitor: AAA subscription: %w", err))
+		}
 	}
 
 	if !m.replayFrom.IsZero() {
@@ -232,7 +305,8 @@ func (m *Monitor) Run(ctx context.Context) error {
 }
 
 func (m *Monitor) report(ctx context.Context, st Status, err error) {
-	attrs := []any{"webhook_id", st.WebhookID, "valid", st.Valid, "subscribed", st.Subscribed}
+	attrs := []any{"webhook_id", st.WebhookID, "valid", st.Valid, "subscribed", st.Subscribed,
+		"repaired", st.ActivityRepaired}
 	if st.ReplayRequested {
 		attrs = append(attrs, "replay_from", st.ReplayFrom, "replay_to", st.ReplayTo, "replay_job_id", st.ReplayJobID)
 	}

@@ -19,6 +19,7 @@ func (e *env) monitor(edit func(*webhooks.MonitorConfig)) *webhooks.Monitor {
 	cfg := webhooks.MonitorConfig{
 		Client:    e.client,
 		URL:       e.recv.URL(),
+		UserID:    e.x.Bot().UserID,
 		LastEvent: e.recv.LastEvent,
 		Now:       e.clock.Now,
 		Logger:    slog.New(slog.NewTextHandler(e.logs, nil)),
@@ -50,7 +51,9 @@ func TestMonitorHealsInvalidWebhookAndReplays(t *testing.T) {
 	assert.False(t, st.ReplayRequested)
 	hooks := e.x.Webhooks()
 	require.Len(t, hooks, 1)
-	assert.Equal(t, []string{e.x.Bot().UserID}, hooks[0].Subscriptions)
+	assert.Empty(t, hooks[0].Subscriptions, "no AAA subscription without LegacyAAA")
+	assert.Equal(t, webhooks.DefaultActivityEventTypes, st.ActivityRepaired)
+	e.assertActivity(hooks[0].ID)
 
 	e.clock.Advance(time.Minute)
 	idA, status := e.mention("@moetronbot moerand")
@@ -61,6 +64,11 @@ func TestMonitorHealsInvalidWebhookAndReplays(t *testing.T) {
 	e.clock.Advance(15 * time.Minute)
 	st, err = m.Check(ctx)
 	require.NoError(t, err)
+	require.Len(t, st.Activity, len(webhooks.DefaultActivityEventTypes))
+	for _, r := range st.Activity {
+		assert.Equal(t, webhooks.ActivityExisting, r.Action)
+	}
+	st.Activity = nil
 	assert.Equal(t, webhooks.Status{CheckedAt: e.clock.Now(), WebhookID: hooks[0].ID, Valid: true, Subscribed: true}, st,
 		"a healthy webhook is left alone")
 
@@ -242,8 +250,23 @@ func TestMonitorReplayStart(t *testing.T) {
 	})
 }
 
-// A deleted webhook is registered again and the bot subscribed; a lost
-// subscription is restored.
+// assertActivity checks that the fake holds exactly the default XAA
+// subscriptions for the bot, delivered to webhookID ("" is the stream).
+func (e *env) assertActivity(webhookID string) {
+	e.t.Helper()
+	subs := e.x.ActivitySubscriptions()
+	var types []string
+	for _, s := range subs {
+		types = append(types, s.EventType)
+		assert.Equal(e.t, webhookID, s.WebhookID, s.EventType)
+		assert.Equal(e.t, e.x.Bot().UserID, s.Filter.UserID)
+		assert.Equal(e.t, "moetron:"+s.EventType, s.Tag)
+	}
+	assert.ElementsMatch(e.t, webhooks.DefaultActivityEventTypes, types)
+}
+
+// A lost XAA subscription is re-created; a deleted webhook is registered
+// again and the subscriptions moved to its new id.
 func TestMonitorRegistersAndResubscribes(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -251,13 +274,18 @@ func TestMonitorRegistersAndResubscribes(t *testing.T) {
 	st, err := m.Check(ctx)
 	require.NoError(t, err)
 	first := st.WebhookID
+	e.assertActivity(first)
 
-	require.NoError(t, e.client.Unsubscribe(ctx, first, e.x.Bot().UserID))
+	lost := e.x.ActivitySubscriptions()[1]
+	require.True(t, e.x.RemoveActivitySubscription(lost.ID))
 	st, err = m.Check(ctx)
 	require.NoError(t, err)
 	assert.True(t, st.Resubscribed)
 	assert.True(t, st.Subscribed)
 	assert.False(t, st.Registered)
+	assert.Equal(t, []string{lost.EventType}, st.ActivityRepaired)
+	e.assertActivity(first)
+	assert.Contains(t, e.logs.String(), "xaa subscription repaired")
 
 	require.NoError(t, e.client.Delete(ctx, first))
 	e.clock.Advance(time.Minute)
@@ -270,7 +298,58 @@ func TestMonitorRegistersAndResubscribes(t *testing.T) {
 	hooks := e.x.Webhooks()
 	require.Len(t, hooks, 1)
 	assert.Equal(t, st.WebhookID, hooks[0].ID)
-	assert.Equal(t, []string{e.x.Bot().UserID}, hooks[0].Subscriptions)
+	for _, r := range st.Activity {
+		assert.Equal(t, webhooks.ActivityUpdated, r.Action, r.EventType)
+	}
+	e.assertActivity(st.WebhookID)
+	assert.Empty(t, hooks[0].Subscriptions)
+}
+
+// Without a URL (stream delivery) only the subscriptions are kept, with no
+// webhook_id, and no webhook call is made.
+func TestMonitorStreamOnly(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	m := e.monitor(func(c *webhooks.MonitorConfig) { c.URL = "" })
+	st, err := m.Check(ctx)
+	require.NoError(t, err)
+	assert.True(t, st.Subscribed)
+	assert.Empty(t, st.WebhookID)
+	e.assertActivity("")
+	require.True(t, e.x.RemoveActivitySubscription(e.x.ActivitySubscriptions()[0].ID))
+	st, err = m.Check(ctx)
+	require.NoError(t, err)
+	assert.Len(t, st.ActivityRepaired, 1)
+	e.assertActivity("")
+	assert.Empty(t, e.x.Webhooks())
+	assert.Zero(t, e.requests(xfake.EndpointWebhookList))
+	assert.Zero(t, e.requests(xfake.EndpointSubscriptionCheck))
+
+	e.x.Outage(time.Hour)
+	st, err = m.Check(ctx)
+	require.ErrorIs(t, err, webhooks.ErrServer)
+	assert.False(t, st.Subscribed)
+}
+
+// LegacyAAA keeps the AAA subscription too; without it no AAA call is
+// made at all.
+func TestMonitorLegacyAAA(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, err := e.monitor(nil).Check(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, e.requests(xfake.EndpointSubscriptionCheck)+e.requests(xfake.EndpointSubscribe))
+
+	m := e.monitor(func(c *webhooks.MonitorConfig) { c.LegacyAAA = true })
+	st, err := m.Check(ctx)
+	require.NoError(t, err)
+	assert.True(t, st.Resubscribed)
+	assert.Empty(t, st.ActivityRepaired)
+	assert.Equal(t, []string{e.x.Bot().UserID}, e.x.Webhooks()[0].Subscriptions)
+	st, err = m.Check(ctx)
+	require.NoError(t, err)
+	assert.False(t, st.Resubscribed)
+	assert.True(t, st.Subscribed)
 }
 
 func TestMonitorListFailure(t *testing.T) {
@@ -346,13 +425,18 @@ func TestNewMonitorValidation(t *testing.T) {
 	bearerOnly := e.newClient(func(cfg *webhooks.Config) {
 		cfg.ConsumerKey, cfg.ConsumerSecret, cfg.AccessToken, cfg.AccessTokenSecret = "", "", "", ""
 	})
+	const bot = "1114259648326987776"
 	cases := map[string]webhooks.MonitorConfig{
-		"no client":       {URL: "https://example.com/webhook"},
-		"no user auth":    {Client: bearerOnly, URL: "https://example.com/webhook"},
-		"no URL":          {Client: e.client},
-		"relative URL":    {Client: e.client, URL: "/webhook"},
-		"negative":        {Client: e.client, URL: "https://example.com/webhook", Interval: -time.Second},
-		"window too tiny": {Client: e.client, URL: "https://example.com/webhook", MaxReplayWindow: time.Second},
+		"no client":        {URL: "https://example.com/webhook", UserID: bot},
+		"no user auth":     {Client: bearerOnly, URL: "https://example.com/webhook", UserID: bot},
+		"no user id":       {Client: e.client, URL: "https://example.com/webhook"},
+		"bad user id":      {Client: e.client, URL: "https://example.com/webhook", UserID: "@moetronbot"},
+		"bad event type":   {Client: e.client, UserID: bot, EventTypes: []string{"Mentions"}},
+		"legacy, no URL":   {Client: e.client, UserID: bot, LegacyAAA: true},
+		"legacy, no oauth": {Client: bearerOnly, URL: "https://example.com/webhook", UserID: bot, EventTypes: []string{"post.create"}, LegacyAAA: true},
+		"relative URL":     {Client: e.client, URL: "/webhook", UserID: bot},
+		"negative":         {Client: e.client, URL: "https://example.com/webhook", UserID: bot, Interval: -time.Second},
+		"window too tiny":  {Client: e.client, URL: "https://example.com/webhook", UserID: bot, MaxReplayWindow: time.Second},
 	}
 	for name, cfg := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -361,6 +445,10 @@ func TestNewMonitorValidation(t *testing.T) {
 			assert.Nil(t, m)
 		})
 	}
-	_, err := webhooks.NewMonitor(webhooks.MonitorConfig{Client: e.client, URL: "https://example.com/webhook"})
+	_, err := webhooks.NewMonitor(webhooks.MonitorConfig{Client: e.client, URL: "https://example.com/webhook", UserID: bot})
 	require.NoError(t, err)
+	_, err = webhooks.NewMonitor(webhooks.MonitorConfig{Client: e.client, UserID: bot})
+	require.NoError(t, err, "no URL: stream delivery")
+	_, err = webhooks.NewMonitor(webhooks.MonitorConfig{Client: bearerOnly, UserID: bot, EventTypes: []string{"post.create"}})
+	require.NoError(t, err, "public events need no user credentials")
 }

@@ -7,7 +7,12 @@ import (
 	"github.com/moetron/moetron/webhooks"
 )
 
-// newMonitor builds the webhook monitor of a server whose Config has a URL.
+// newMonitor builds the webhook monitor of a server whose Config has a URL:
+// it keeps the webhook registered and valid and the bot's X Activity API
+// subscriptions (webhooks.DefaultActivityEventTypes about BotUserID)
+// linked to it. The Account Activity API subscription of earlier versions
+// is no longer made: X ends that API on 2027-01-01 (register migrate moves
+// a running bot over).
 func (s *Server) newMonitor() (*webhooks.Monitor, error) {
 	c, err := webhooks.New(webhooks.Config{
 		BearerToken:       s.cfg.BearerToken,
@@ -25,6 +30,7 @@ func (s *Server) newMonitor() (*webhooks.Monitor, error) {
 	return webhooks.NewMonitor(webhooks.MonitorConfig{
 		Client:    c,
 		URL:       s.cfg.URL,
+		UserID:    s.cfg.BotUserID,
 		LastEvent: s.intake.LastEvent,
 		OnCheck:   s.onCheck,
 		Logger:    s.log,
@@ -50,7 +56,7 @@ func (s *Server) onCheck(st webhooks.Status, err error) {
 const FirstRetry = 10 * time.Second
 
 // manageWebhook runs the monitor's checks until ctx ends: the first
-// registers the URL and subscribes the bot (a CRC round trip through this
+// registers the URL and ensures the bot's XAA subscriptions (a CRC round trip through this
 // server, which is listening by then); later ones repair what X lost.
 // Healthy checks repeat every interval, failed ones sooner (FirstRetry,
 // doubling).
@@ -71,7 +77,8 @@ func (s *Server) manageWebhook(ctx context.Context) {
 			return
 		}
 		healthy := err == nil && st.Valid && st.Subscribed
-		attrs := []any{"webhook_id", st.WebhookID, "valid", st.Valid, "subscribed", st.Subscribed}
+		attrs := []any{"webhook_id", st.WebhookID, "valid", st.Valid, "subscribed", st.Subscribed,
+			"xaa_repaired", st.ActivityRepaired}
 		next := interval
 		switch {
 		case !healthy:

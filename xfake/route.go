@@ -31,6 +31,15 @@ const (
 	EndpointOther = "/"
 )
 
+// X Activity API subscription endpoints (see activity.go).
+const (
+	EndpointActivityCreate     = "POST /2/activity/subscriptions"
+	EndpointActivityList       = "GET /2/activity/subscriptions"
+	EndpointActivityUpdate     = "PUT /2/activity/subscriptions/{id}"
+	EndpointActivityDelete     = "DELETE /2/activity/subscriptions/{id}"
+	EndpointActivityBulkDelete = "DELETE /2/activity/subscriptions"
+)
+
 // route is one served endpoint: who may call it and its 15-minute budget
 // (X's 2026 per-user, or per-app for app-only routes, limits).
 type route struct {
@@ -59,6 +68,11 @@ var routeTable = []route{
 	{EndpointSubscriptionCheck, authUser, 500, (*Server).subscriptionCheck},
 	{EndpointSubscriptionList, authApp, 50, (*Server).subscriptionList},
 	{EndpointUnsubscribe, authApp, 500, (*Server).unsubscribe},
+	{EndpointActivityCreate, authEither, 500, (*Server).activityCreate},
+	{EndpointActivityList, authEither, 500, (*Server).activityList},
+	{EndpointActivityUpdate, authEither, 500, (*Server).activityUpdate},
+	{EndpointActivityDelete, authEither, 500, (*Server).activityDelete},
+	{EndpointActivityBulkDelete, authEither, 500, (*Server).activityBulkDelete},
 	{EndpointOther, authNone, 900, (*Server).notFound},
 }
 

@@ -91,6 +91,8 @@ type Config struct {
 	// EnforceRateLimits answers 429 once a window's budget is spent. False
 	// only reports the budget in the x-rate-limit-* headers.
 	EnforceRateLimits bool
+	// Activity configures the X Activity API subscription endpoints.
+	Activity ActivityConfig
 }
 
 // Account is an X user the fake knows: the bot from Config, or one added
@@ -139,6 +141,7 @@ type Server struct {
 	events     []Event
 	deliveries []Delivery
 	replays    []Replay
+	act        activityStore
 }
 
 // NewHandler builds a Server without a listener; mount it with
