@@ -364,7 +364,8 @@ func TestRegistersWithX(t *testing.T) {
 	require.Len(t, hooks, 1)
 	assert.Equal(t, cfg.URL, hooks[0].URL)
 	assert.True(t, hooks[0].Valid, "registered after a real CRC round trip")
-	assert.Equal(t, []string{xc.BotUserID}, hooks[0].Subscriptions)
+	assert.Len(t, x.ActivitySubscriptions(), len(webhooks.DefaultActivityEventTypes), "the XAA subscriptions are made")
+	assert.Empty(t, hooks[0].Subscriptions, "no AAA subscription by default")
 	assert.Contains(t, metricsText(t, srv.Handler()), "moetron_webhook_registration_ok 1")
 
 	p := x.SeedPost(xfake.Post{Text: "@" + xc.BotScreenName + " moename sakura", AuthorID: "2244994945"})
@@ -452,7 +453,8 @@ func TestRegistrationRetriesWhileXIsDown(t *testing.T) {
 			hooks := x.Webhooks()
 			require.Len(t, hooks, 1)
 			assert.True(t, hooks[0].Valid)
-			assert.Equal(t, []string{xc.BotUserID}, hooks[0].Subscriptions)
+			assert.Len(t, x.ActivitySubscriptions(), len(webhooks.DefaultActivityEventTypes), "the XAA subscriptions are made")
+			assert.Empty(t, hooks[0].Subscriptions, "no AAA subscription by default")
 			return
 		case <-deadline:
 			t.Fatal("the webhook was not registered after X came back")
