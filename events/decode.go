@@ -41,8 +41,8 @@ func Decode(data []byte) (*Payload, error) {
 	if err := nameMembers(top); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if b := findXAA(top); b != nil {
-		return decodeXAABody(b, readMembers)
+	if b, ok := findXAA(top); ok {
+		return decodeXAABody(&b, readMembers)
 	}
 	p := &Payload{Source: SourceAAA}
 	if err := decodeAAA(p, top); err != nil {

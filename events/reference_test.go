@@ -20,8 +20,8 @@ func decodeReference(data []byte) (*Payload, error) {
 	if err := json.Unmarshal(data, &top); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if b := findXAARef(top); b != nil {
-		return decodeXAABody(b, readMap)
+	if b, ok := findXAARef(top); ok {
+		return decodeXAABody(&b, readMap)
 	}
 	p := &Payload{Source: SourceAAA}
 	if err := decodeAAARef(p, top); err != nil {
@@ -228,21 +228,21 @@ func dmStatesRef(key string, raw json.RawMessage) ([]DirectMessageState, error) 
 
 // findXAARef is findXAA over a map. The XAA event decoding itself is
 // shared with Decode: what differs is how objects are read.
-func findXAARef(top map[string]json.RawMessage) *xaaBody {
+func findXAARef(top map[string]json.RawMessage) (xaaBody, bool) {
 	data, ok := top["data"]
 	if !ok {
-		return nil
+		return xaaBody{}, false
 	}
 	for key := range top {
 		if k := lookupKey([]byte(key)); k != keyUnknown && k != keyData {
-			return nil
+			return xaaBody{}, false
 		}
 	}
 	envs, array, ok := parseEnvelopes(data)
 	if !ok {
-		return nil
+		return xaaBody{}, false
 	}
-	b := &xaaBody{envs: envs, array: array, meta: top["meta"]}
+	b := xaaBody{envs: envs, array: array, meta: top["meta"]}
 	for key, raw := range top {
 		if key != "data" && key != "meta" {
 			if b.extra == nil {
@@ -251,7 +251,7 @@ func findXAARef(top map[string]json.RawMessage) *xaaBody {
 			b.extra[key] = raw
 		}
 	}
-	return b
+	return b, true
 }
 
 type rawObject map[string]json.RawMessage

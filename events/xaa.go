@@ -153,11 +153,11 @@ type xaaBody struct {
 	extra map[string]json.RawMessage // other top-level keys
 }
 
-// findXAA returns the XAA delivery in top, or nil when top is not one:
+// findXAA returns the XAA delivery in top, or false when top is not one:
 // it has no "data" holding an envelope (an object with an event_type, or
 // a non-empty array of them), or it has an Account Activity key. "meta"
 // is read for replay; other keys are kept in Payload.Unknown.
-func findXAA(top []member) *xaaBody {
+func findXAA(top []member) (xaaBody, bool) {
 	var data, meta []byte
 	extras := 0
 	for i := range top {
@@ -166,7 +166,7 @@ func findXAA(top []member) *xaaBody {
 		case m.kind == keyData:
 			data = m.value
 		case m.kind != keyUnknown:
-			return nil
+			return xaaBody{}, false
 		case m.keyIs("meta"):
 			meta = m.value
 		default:
@@ -174,13 +174,13 @@ func findXAA(top []member) *xaaBody {
 		}
 	}
 	if data == nil {
-		return nil
+		return xaaBody{}, false
 	}
 	envs, array, ok := parseEnvelopes(data)
 	if !ok {
-		return nil
+		return xaaBody{}, false
 	}
-	b := &xaaBody{envs: envs, array: array, meta: meta}
+	b := xaaBody{envs: envs, array: array, meta: meta}
 	if extras > 0 {
 		b.extra = make(map[string]json.RawMessage, extras)
 		for i := range top {
@@ -190,7 +190,7 @@ func findXAA(top []member) *xaaBody {
 			}
 		}
 	}
-	return b
+	return b, true
 }
 
 // parseEnvelopes reads the value of "data": one envelope, or an array of
