@@ -21,8 +21,8 @@ var (
 	ErrTooDeep = errors.New("events: payload nested too deeply")
 )
 
-// Decode parses one webhook body: an Account Activity object or an X
-// Activity API envelope. Unknown top-level keys are kept in
+// Decode parses one webhook body, or one line of the X Activity API
+// stream: an Account Activity object or an X Activity API envelope. Unknown top-level keys are kept in
 // Payload.Unknown; unknown fields inside known events are skipped.
 //
 // The top level is read by hand in one pass (see scanObject) that also
@@ -41,31 +41,14 @@ func Decode(data []byte) (*Payload, error) {
 	if err := nameMembers(top); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if raw := onlyData(top); raw != nil {
-		var env wireXAA
-		if err := json.Unmarshal(raw, &env); err == nil && env.EventType != "" {
-			return decodeXAA(&env)
-		}
+	if b, ok := findXAA(top); ok {
+		return decodeXAABody(&b, readMembers)
 	}
 	p := &Payload{Source: SourceAAA}
 	if err := decodeAAA(p, top); err != nil {
 		return nil, err
 	}
 	return p, nil
-}
-
-// onlyData returns the value of "data" when it is the only key (repeated
-// or not) of top, as an X Activity API envelope has it; else nil.
-func onlyData(top []member) []byte {
-	if len(top) == 0 {
-		return nil
-	}
-	for i := range top {
-		if top[i].kind != keyData {
-			return nil
-		}
-	}
-	return top[len(top)-1].value
 }
 
 // checkShape classifies a body that scanObject rejected, as Decode did

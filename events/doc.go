@@ -9,13 +9,49 @@
 //     v1.1 and the v2 Account Activity API deliver: a JSON object whose
 //     top-level keys ("tweet_create_events", "direct_message_events", ...)
 //     name the kind of event. Several kinds may share one body.
-//   - X Activity API (XAA) envelopes {"data":{"event_type","filter","payload",
-//     "includes"}}. post.mention.create and post.create (a v2 Post, or a v1.1
-//     Tweet) become TweetCreateEvents, with the author and referenced posts
-//     looked up in includes; dm.received and dm.sent (direct_message_events
-//     plus a users map whose entries are wrapped in "data") become
-//     DirectMessageEvents. ForUserID is the filter's user id. Other event
-//     types are kept raw in Payload.Unknown under their event type.
+//   - X Activity API (XAA) envelopes {"data":{"event_uuid","filter",
+//     "event_type","tag","payload","includes"}}, one event per webhook body
+//     or stream line, which replace AAA when it ends on 2027-01-01. The
+//     envelope goes to Payload.XAA (event_uuid as an opaque string, the
+//     filter's user_id and direction, the tag); ForUserID is the filter's
+//     user id.
+//
+// XAA event types are mapped onto the AAA types, so code written for AAA
+// payloads keeps working:
+//
+//   - post.mention.create, post.reply.create, post.quote.create,
+//     post.repost.create and post.create carry a v2 Post (or, leniently, a
+//     v1.1 Tweet or a tweet_create_events object). Each becomes one of
+//     TweetCreateEvents with Tweet.XAAEventType set, the author and
+//     referenced posts looked up in includes. Both spellings X uses are
+//     read: referenced_tweets or referenced_posts, includes.tweets or
+//     includes.posts, users flat or wrapped in {"data":…};
+//     in_reply_to_tweet_id gives InReplyToStatusID when no replied_to
+//     reference does; note_tweet becomes the extended tweet. A repost is a
+//     retweet (Tweet.IsRetweet) even without a retweeted reference.
+//   - post.delete becomes a TweetDeleteEvent; oauth.revoke a
+//     UserEvent.Revoke, as AAA's tweet_delete_events and user_event did.
+//   - dm.received and dm.sent (direct_message_events plus a users map whose
+//     entries are wrapped in "data") become DirectMessageEvents and Users.
+//   - chat.received and chat.sent (XChat, end-to-end encrypted) become
+//     ChatEvents: ids, sender, time and whether ciphertext was present.
+//     The ciphertext, conversation token and signatures are not kept, so a
+//     Payload never carries them into logs.
+//   - Other event types are kept raw in Payload.Unknown under their event
+//     type.
+//
+// A replayed webhook delivery has "meta":{"replay":true} beside "data"
+// (XAAEnvelope.Replay); other top-level keys beside "data" go to Unknown,
+// but an AAA key makes the body AAA. "data" may also be a non-empty array
+// of envelopes, which X does not document: each is decoded and the
+// results merged, with every envelope listed in Payload.XAAEvents (an
+// array naming two filter users is ErrMalformed). A "data" that holds no
+// envelope leaves the body to be read as AAA, with "data" as an unknown
+// key.
+//
+// Payload.Kinds names a fixed set of kinds (the Kind constants, KindChat
+// and KindOther for anything unmodelled), so that metrics labelled by
+// kind stay bounded whatever a body holds.
 //
 // Decoding is strict about shape and lenient about content: the body must
 // be exactly one JSON object (no trailing data) nested at most MaxDepth

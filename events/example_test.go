@@ -40,6 +40,33 @@ func ExampleDecode_xaa() {
 	// alice moemess
 }
 
+// The X Activity API delivers one event per body. Post events keep their
+// event type on the tweet; replayed deliveries say so; XChat messages are
+// counted but carry no text.
+func ExampleDecode_xaaEventTypes() {
+	for _, name := range []string{"xaa_post_quote_create", "xaa_replay_mention", "xaa_chat_received", "xaa_unknown_event"} {
+		p, err := events.Decode(eventstest.Fixture(name))
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(p.XAA.EventType, p.XAA.Replay, p.Kinds())
+		for _, tw := range p.TweetCreateEvents {
+			fmt.Printf("  %s quote=%v %q\n", tw.XAAEventType, tw.IsQuoteStatus, tw.VisibleText())
+		}
+		for _, c := range p.ChatEvents {
+			fmt.Printf("  chat from %s encrypted=%v\n", c.SenderID, c.Encrypted)
+		}
+	}
+	// Output:
+	// post.quote.create false [tweet_create_events]
+	//   post.quote.create quote=true "moename sakura & moon, please"
+	// post.mention.create true [tweet_create_events]
+	//   post.mention.create quote=false "@moetronbot moemess"
+	// chat.received false [chat_events]
+	//   chat from 1247048165561270272 encrypted=true
+	// follow.follow false [other]
+}
+
 // A webhook serves X's CRC (GET) and deliveries (POST) on one path. Here a
 // fixture is signed with crc.SignRequest, as X would; inside a test,
 // eventstest.SignedRequest(t, secret, body) does the same in one call.

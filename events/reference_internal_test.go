@@ -58,6 +58,19 @@ func referenceInputs(t testing.TB) [][]byte {
 		`{"data":{"event_type":"dm.sent","payload":{"users":"x"}}}`, `{"data":{"EVENT_TYPE":"dm.sent","payload":{}}}`,
 		`{"data":{"event_type":"profile.update","filter":{"user_id":7}}}`,
 		`{"data":{"event_type":"profile.update","filter":{"user_id":true}}}`,
+		`{"data":{"event_type":"x"},"meta":{"replay":true}}`, `{"meta":{"replay":true},"data":{"event_type":"x"}}`,
+		`{"data":{"event_type":"x"},"meta":null}`, `{"data":{"event_type":"x"},"meta":1}`, `{"data":{"x":1},"meta":{}}`,
+		`{"data":{"event_type":"x"},"meta":{"replay":true},"meta":{"replay":false}}`, `{"data":{"event_type":"x"},"m\u0065ta":{"replay":1}}`,
+		`{"data":{"event_type":"x"},"meta":{},"z":[1],"z":2}`, `{"data":{"event_type":"x"},"apps":{}}`,
+		`{"data":[]}`, `{"data":[null]}`, `{"data":[{"event_type":"x"},{}]}`, `{"data":[{"event_type":"x","payload":1},{"event_type":"x","payload":2}]}`,
+		`{"data":[{"event_type":"dm.sent","payload":{"users":{"1":{}}}},{"event_type":"dm.sent","payload":{"users":{"2":{}},"for_user_id":"3"}}]}`,
+		`{"data":[{"event_type":"post.create","filter":{"user_id":"1"},"payload":{"id":"5"}},{"event_type":"oauth.revoke","filter":{},"payload":{}}]}`,
+		`{"data":[{"event_type":"post.create","filter":{"user_id":"1"},"payload":{"id":"5"}},{"event_type":"post.create","filter":{"user_id":"2"},"payload":{}}]}`,
+		`{"data":{"event_type":"post.reply.create","payload":{"id":"1","in_reply_to_tweet_id":"2","referenced_posts":[{"type":"quoted","id":"3"}]},"includes":{"posts":[{"id":"3","author_id":"4"}],"users":[{"data":{"id":"4"}}]}}}`,
+		`{"data":{"event_type":"post.delete","payload":{"id":"1","author_id":2}}}`, `{"data":{"event_type":"post.delete","payload":null}}`,
+		`{"data":{"event_type":"chat.received","payload":{"id":"u","encoded_event":null}}}`, `{"data":{"event_type":"chat.sent","payload":"x"}}`,
+		`{"data":{"event_type":"oauth.revoke","filter":{},"payload":{"date_time":5,"app_id":"1"}}}`,
+		`{"data":{"event_type":"post.create","filter":{"direction":["x"]},"payload":{}}}`,
 	} {
 		in = append(in, []byte(s))
 	}

@@ -20,11 +20,8 @@ func decodeReference(data []byte) (*Payload, error) {
 	if err := json.Unmarshal(data, &top); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if raw, ok := top["data"]; ok && len(top) == 1 {
-		var env wireXAA
-		if err := json.Unmarshal(raw, &env); err == nil && env.EventType != "" {
-			return decodeXAARef(&env)
-		}
+	if b, ok := findXAARef(top); ok {
+		return decodeXAABody(&b, readMap)
 	}
 	p := &Payload{Source: SourceAAA}
 	if err := decodeAAARef(p, top); err != nil {
@@ -229,63 +226,43 @@ func dmStatesRef(key string, raw json.RawMessage) ([]DirectMessageState, error) 
 	return out, nil
 }
 
-func decodeXAARef(env *wireXAA) (*Payload, error) {
-	p := &Payload{Source: SourceXAA, XAA: &XAAEnvelope{
-		EventUUID: string(env.EventUUID), EventType: env.EventType,
-		FilterUserID: string(env.Filter.UserID), Tag: env.Tag,
-	}}
-	switch env.EventType {
-	case XAAPostMentionCreate, XAAPostCreate:
-		if err := decodeXAAPostRef(p, env); err != nil {
-			return nil, err
-		}
-	case XAADMReceived, XAADMSent:
-		var inner map[string]json.RawMessage
-		if err := fieldRef("payload", env.Payload, &inner); err != nil {
-			return nil, err
-		}
-		if err := decodeAAARef(p, inner); err != nil {
-			return nil, err
-		}
-	default:
-		p.Unknown = map[string]json.RawMessage{env.EventType: env.Payload}
+// findXAARef is findXAA over a map. The XAA event decoding itself is
+// shared with Decode: what differs is how objects are read.
+func findXAARef(top map[string]json.RawMessage) (xaaBody, bool) {
+	data, ok := top["data"]
+	if !ok {
+		return xaaBody{}, false
 	}
-	if p.XAA.FilterUserID != "" {
-		p.ForUserID = p.XAA.FilterUserID
+	for key := range top {
+		if k := lookupKey([]byte(key)); k != keyUnknown && k != keyData {
+			return xaaBody{}, false
+		}
 	}
-	return p, nil
+	envs, array, ok := parseEnvelopes(data)
+	if !ok {
+		return xaaBody{}, false
+	}
+	b := xaaBody{envs: envs, array: array, meta: top["meta"]}
+	for key, raw := range top {
+		if key != "data" && key != "meta" {
+			if b.extra == nil {
+				b.extra = map[string]json.RawMessage{}
+			}
+			b.extra[key] = raw
+		}
+	}
+	return b, true
 }
 
-// decodeXAAPost accepts a v2 Post payload (what X documents), a v1.1 Tweet
-// payload, or an AAA-style {"tweet_create_events":[...]} payload.
-func decodeXAAPostRef(p *Payload, env *wireXAA) error {
-	var keys map[string]json.RawMessage
-	if err := fieldRef("payload", env.Payload, &keys); err != nil {
-		return err
+type rawObject map[string]json.RawMessage
+
+func (o rawObject) has(key string) bool        { _, ok := o[key]; return ok }
+func (o rawObject) decodeAAA(p *Payload) error { return decodeAAARef(p, o) }
+
+func readMap(raw json.RawMessage) (object, error) {
+	var m map[string]json.RawMessage
+	if err := fieldRef("payload", raw, &m); err != nil {
+		return nil, err
 	}
-	if _, ok := keys[KindTweetCreate]; ok {
-		return decodeAAARef(p, keys)
-	}
-	_, hasIDStr := keys["id_str"]
-	_, hasUser := keys["user"]
-	if hasIDStr || hasUser {
-		var w wireTweet
-		if err := fieldRef("payload", env.Payload, &w); err != nil {
-			return err
-		}
-		p.TweetCreateEvents = []Tweet{*w.tweet()}
-		return nil
-	}
-	var post wirePost
-	if err := fieldRef("payload", env.Payload, &post); err != nil {
-		return err
-	}
-	var inc wireIncludes
-	if len(env.Includes) > 0 {
-		if err := fieldRef("includes", env.Includes, &inc); err != nil {
-			return err
-		}
-	}
-	p.TweetCreateEvents = []Tweet{*post.tweet(&inc, true)}
-	return nil
+	return rawObject(m), nil
 }

@@ -2,7 +2,6 @@ package events
 
 import (
 	"encoding/json"
-	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -14,7 +13,9 @@ const (
 )
 
 // Kind names, as they appear as top-level keys of an Account Activity
-// payload. Kinds reports these for metrics.
+// payload (KindChat and KindOther excepted). Kinds reports these for
+// metrics, and nothing else: the set is fixed, so a metric labelled by
+// kind has a bounded number of series whatever a body holds.
 const (
 	KindTweetCreate      = "tweet_create_events"
 	KindFavorite         = "favorite_events"
@@ -27,11 +28,20 @@ const (
 	KindDirectMessage    = "direct_message_events"
 	KindDMIndicateTyping = "direct_message_indicate_typing_events"
 	KindDMMarkRead       = "direct_message_mark_read_events"
-	KindUnknownPrefix    = "unknown:" // Kinds reports unknown keys as "unknown:<key>"
-	kindForUserID        = "for_user_id"
-	kindUserHasBlocked   = "user_has_blocked"
-	kindUsers            = "users"
-	kindApps             = "apps"
+	// KindChat counts XChat (chat.received, chat.sent) events.
+	KindChat = "chat_events"
+	// KindOther stands for every key or event type this package does
+	// not model (Payload.Unknown), however many there are.
+	KindOther = "other"
+	// KindUnknownPrefix was the prefix of "unknown:<key>" kinds.
+	//
+	// Deprecated: Kinds reports KindOther instead, since a label per
+	// unknown key let a body create any number of metric series.
+	KindUnknownPrefix  = "unknown:"
+	kindForUserID      = "for_user_id"
+	kindUserHasBlocked = "user_has_blocked"
+	kindUsers          = "users"
+	kindApps           = "apps"
 )
 
 // Payload is one decoded webhook delivery. The JSON tags describe this
@@ -46,8 +56,12 @@ type Payload struct {
 	ForUserID string `json:"for_user_id,omitempty"`
 	// UserHasBlocked is "user_has_blocked" (X sends a bool or a string).
 	UserHasBlocked bool `json:"user_has_blocked,omitempty"`
-	// XAA holds the envelope fields of an X Activity API delivery; nil for AAA.
+	// XAA holds the envelope fields of an X Activity API delivery (the
+	// first envelope when "data" was an array); nil for AAA.
 	XAA *XAAEnvelope `json:"xaa,omitempty"`
+	// XAAEvents lists every envelope when "data" was an array (which X
+	// does not document; Decode accepts it defensively); else nil.
+	XAAEvents []XAAEnvelope `json:"xaa_events,omitempty"`
 
 	TweetCreateEvents                 []Tweet              `json:"tweet_create_events,omitempty"`
 	FavoriteEvents                    []FavoriteEvent      `json:"favorite_events,omitempty"`
@@ -60,6 +74,8 @@ type Payload struct {
 	DirectMessageEvents               []DirectMessage      `json:"direct_message_events,omitempty"`
 	DirectMessageIndicateTypingEvents []DirectMessageState `json:"direct_message_indicate_typing_events,omitempty"`
 	DirectMessageMarkReadEvents       []DirectMessageState `json:"direct_message_mark_read_events,omitempty"`
+	// ChatEvents are XChat (encrypted DM) events, without their ciphertext.
+	ChatEvents []ChatEvent `json:"chat_events,omitempty"`
 
 	// Users is the "users" map of DM deliveries, keyed by user id.
 	Users map[string]User `json:"users,omitempty"`
@@ -72,15 +88,46 @@ type Payload struct {
 
 // XAAEnvelope is what an X Activity API delivery says about itself.
 type XAAEnvelope struct {
-	EventUUID    string `json:"event_uuid,omitempty"`
-	EventType    string `json:"event_type"`
-	FilterUserID string `json:"filter_user_id,omitempty"`
-	Tag          string `json:"tag,omitempty"`
+	// EventUUID is "event_uuid", an opaque string: X's samples have
+	// decimal, negative decimal and UUID values.
+	EventUUID string `json:"event_uuid,omitempty"`
+	// EventType is "event_type", e.g. post.mention.create.
+	EventType string `json:"event_type"`
+	// FilterUserID and FilterDirection are the matched filter's
+	// "user_id" and "direction" (empty when not set, as for oauth.revoke).
+	FilterUserID    string `json:"filter_user_id,omitempty"`
+	FilterDirection string `json:"filter_direction,omitempty"`
+	// Tag is the subscription's tag, empty when it has none.
+	Tag string `json:"tag,omitempty"`
+	// Replay is the top-level "meta":{"replay":true} of a replayed
+	// webhook delivery.
+	Replay bool `json:"replay,omitempty"`
+}
+
+// ChatEvent is an XChat message event (chat.received or chat.sent). Its
+// text is end-to-end encrypted; Decode keeps only the clear envelope and
+// whether ciphertext was present, never the ciphertext, the conversation
+// token or the signatures, so a ChatEvent is safe to log.
+type ChatEvent struct {
+	// EventType is chat.received or chat.sent.
+	EventType string `json:"event_type"`
+	// ID is the payload "id" (a UUID in X's samples).
+	ID string `json:"id"`
+	// ConversationID is as sent: "<a>:<b>" or "<a>-<b>" for one-to-one
+	// chats (X documents both separators), "g…" for groups.
+	ConversationID string `json:"conversation_id,omitempty"`
+	SenderID       string `json:"sender_id"`
+	// CreatedAtMsec is "created_at_msec", epoch milliseconds as sent.
+	CreatedAtMsec string `json:"created_at_msec,omitempty"`
+	// Encrypted reports that the payload carried an encoded_event, the
+	// ciphertext that only the bot's XChat keys can open.
+	Encrypted bool `json:"encrypted"`
 }
 
 // Kinds returns the kinds of event present in p, in a fixed order, for
-// metrics: the Kind constants, then "unknown:<key>" for each unknown key
-// (sorted). An XAA delivery reports the kinds it was mapped to.
+// metrics: the Kind constants, then KindOther once if p has any unknown
+// key or XAA event type. An XAA delivery reports the kinds it was mapped
+// to. The result is drawn from a fixed set of 14 names.
 func (p *Payload) Kinds() []string {
 	if p == nil {
 		return nil
@@ -102,9 +149,8 @@ func (p *Payload) Kinds() []string {
 	add(len(p.DirectMessageEvents) > 0, KindDirectMessage)
 	add(len(p.DirectMessageIndicateTypingEvents) > 0, KindDMIndicateTyping)
 	add(len(p.DirectMessageMarkReadEvents) > 0, KindDMMarkRead)
-	for _, key := range sortedKeys(p.Unknown) {
-		k = append(k, KindUnknownPrefix+key)
-	}
+	add(len(p.ChatEvents) > 0, KindChat)
+	add(len(p.Unknown) > 0, KindOther)
 	return k
 }
 
@@ -148,6 +194,11 @@ type Tweet struct {
 	Lang                string         `json:"lang,omitempty"`
 	Source              string         `json:"source,omitempty"`
 	PossiblySensitive   bool           `json:"possibly_sensitive,omitempty"`
+	// XAAEventType is the X Activity API event type that delivered the
+	// post (post.mention.create, post.reply.create, post.quote.create,
+	// ...), empty for AAA. The filter counts a post.quote.create as
+	// addressed to the bot: X delivers it for quotes of the bot's posts.
+	XAAEventType string `json:"xaa_event_type,omitempty"`
 }
 
 // ExtendedTweet carries the full text and entities of a truncated tweet.
@@ -253,8 +304,11 @@ func (t *Tweet) Mentions(userID string) bool {
 	return false
 }
 
-// IsRetweet reports whether t is a retweet (carries retweeted_status).
-func (t *Tweet) IsRetweet() bool { return t != nil && t.RetweetedStatus != nil }
+// IsRetweet reports whether t is a retweet: it carries retweeted_status,
+// or X delivered it as a post.repost.create event.
+func (t *Tweet) IsRetweet() bool {
+	return t != nil && (t.RetweetedStatus != nil || t.XAAEventType == XAAPostRepostCreate)
+}
 
 // AllMedia returns the media of t: extended_tweet's extended entities for
 // a truncated tweet, else extended_entities, else entities.media.
@@ -394,13 +448,4 @@ func cutCodePoints(s string, rng []int) string {
 		return s
 	}
 	return s[start:end]
-}
-
-func sortedKeys(m map[string]json.RawMessage) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

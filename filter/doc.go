@@ -11,13 +11,34 @@
 //   - Evaluate applies the rules of the design to a decoded
 //     events.Payload and returns one Result per tweet or DM event: a Job,
 //     or a Reason why not (not_a_command, own_event, retweet,
-//     not_addressed, blocked, not_for_bot, invalid_event, too_large).
+//     not_addressed, blocked, not_for_bot, invalid_event, too_large,
+//     encrypted).
 //   - ParseJob reads a queue message, including those of the original
 //     bot and base64-wrapped ones; it needs the table to find the command
 //     of a message that carries only text.
 //
 // Test your own command table by calling Evaluate on the payloads of
 // events/eventstest: one call per fixture, no clock, no state.
+//
+// # X Activity API events
+//
+// The rules read the normalized payload, so XAA deliveries need little
+// of their own. A post delivered as post.quote.create or
+// post.reply.create for the bot is addressed to it even without an
+// @mention: X sends those only for quotes of and direct replies to the
+// bot's posts, and counts a quote as summoning the bot. post.repost.create
+// is a retweet; post.create and dm.sent echo the bot's own acts and give
+// own_event. XChat messages (chat.received) cannot be read without the
+// bot's XChat keys: each gives a Result of KindChat with ReasonEncrypted
+// (own_event for chat.sent), never a job, so that a caller can count them
+// and say once that encrypted DMs are not answered. XAA has no
+// user_has_blocked, so ReasonBlocked never fires for it.
+//
+// The job id is tweet:<post id> or dm:<DM event id> whatever brought the
+// event: one post seen as post.mention.create and post.reply.create, by
+// webhook and by stream, replayed, or by AAA and XAA during the parallel
+// run, makes one job within the duplicate window. The event_uuid is not
+// used for this: X documents it per delivery, not per post.
 //
 // A Filter adds the state a webhook needs around a Table: suppression of
 // duplicate deliveries by job id (bounded: at most Config.DedupSize ids,

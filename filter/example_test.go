@@ -130,3 +130,24 @@ func Example_testYourTable() {
 	// dm_moerand: job rand ""
 	// alias: rand sakura
 }
+
+// X Activity API deliveries go through the same rules. A quote of the
+// bot's post summons it without an @mention; the bot's own post comes
+// back as post.create and is dropped; an XChat message cannot be read,
+// so it gives ReasonEncrypted instead of a job.
+func ExampleTable_Evaluate_xaa() {
+	table := filter.DefaultTable()
+	for _, name := range []string{"xaa_post_quote_create", "xaa_post_create", "xaa_chat_received"} {
+		p, err := events.Decode(eventstest.Fixture(name))
+		if err != nil {
+			panic(err)
+		}
+		for _, r := range table.Evaluate(eventstest.BotUserID, p, time.Time{}) {
+			fmt.Println(p.XAA.EventType, r.Kind, r.Reason)
+		}
+	}
+	// Output:
+	// post.quote.create tweet job
+	// post.create tweet own_event
+	// chat.received chat encrypted
+}

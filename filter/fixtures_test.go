@@ -54,6 +54,20 @@ var fixtureOutcomes = map[string][]outcome{
 	"dm_bot_echo":                outcomes(skip(filter.ReasonOwnEvent)),
 	"xaa_post_mention_create":    outcomes(job("name", "hello!")),
 	"xaa_dm_received":            outcomes(job("mess", "")),
+	// A reply to the bot's post: the reply prefix is outside the visible text.
+	"xaa_post_reply_create": outcomes(job("rand", "again")),
+	// A quote of the bot's post summons it without an @mention.
+	"xaa_post_quote_create":           outcomes(job("name", "sakura & moon, please")),
+	"xaa_post_repost_create":          outcomes(skip(filter.ReasonRetweet)),
+	"xaa_post_create":                 outcomes(skip(filter.ReasonOwnEvent)),
+	"xaa_post_mention_spec_spellings": outcomes(job("name", "a very long name a very long name a very long name a very long name a very long name a very long name a very long name a very long name a very long name a very long name a very long name a very long name a very long name a very long name a very long name a very long name end")),
+	"xaa_replay_mention":              outcomes(job("mess", "")),
+	"xaa_data_array":                  outcomes(job("rand", ""), job("name", "bob")),
+	"xaa_dm_sent":                     outcomes(skip(filter.ReasonOwnEvent)),
+	"xaa_chat_received":               outcomes(skip(filter.ReasonEncrypted)),
+	"xaa_post_delete":                 none(),
+	"xaa_oauth_revoke":                none(),
+	"xaa_unknown_event":               none(),
 	// No tweet or DM events: nothing to decide.
 	"dm_typing_read":    none(),
 	"favorite":          none(),

@@ -20,6 +20,9 @@ type Kind string
 const (
 	KindTweet Kind = "tweet" // a post that mentions or replies to the bot; answered by a reply post
 	KindDM    Kind = "dm"    // a direct message to the bot; answered by a DM
+	// KindChat is an XChat (encrypted) message. It appears only as a
+	// Result.Kind: no job is made from it, and it is no valid msg_type.
+	KindChat Kind = "chat"
 )
 
 // Job is one command for the worker, and the queue message that carries

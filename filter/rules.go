@@ -21,8 +21,9 @@ const (
 	ReasonOwnEvent Reason = "own_event"
 	// ReasonRetweet: a retweet (even of a command) is never a command.
 	ReasonRetweet Reason = "retweet"
-	// ReasonNotAddressed: a post that neither mentions the bot nor
-	// replies to it, or a DM to somebody else.
+	// ReasonNotAddressed: a post that neither mentions the bot, nor
+	// replies to it, nor came as an X Activity API quote or reply of the
+	// bot's post; or a DM to somebody else.
 	ReasonNotAddressed Reason = "not_addressed"
 	// ReasonBlocked: the payload has user_has_blocked true.
 	ReasonBlocked Reason = "blocked"
@@ -38,21 +39,26 @@ const (
 	ReasonDuplicate Reason = "duplicate"
 	// ReasonRateLimited: the author is over the Filter's per-user limit.
 	ReasonRateLimited Reason = "rate_limited"
+	// ReasonEncrypted: an XChat (end-to-end encrypted) message to the bot.
+	// The bot cannot read it, so it makes no job; a caller may log once
+	// that encrypted DMs are not answered.
+	ReasonEncrypted Reason = "encrypted"
 )
 
 // Reasons returns every Reason, ReasonJob first, for callers that
 // pre-register one counter per reason.
 func Reasons() []Reason {
 	return []Reason{ReasonJob, ReasonNotACommand, ReasonOwnEvent, ReasonRetweet, ReasonNotAddressed,
-		ReasonBlocked, ReasonNotForBot, ReasonInvalid, ReasonTooLarge, ReasonDuplicate, ReasonRateLimited}
+		ReasonBlocked, ReasonNotForBot, ReasonInvalid, ReasonTooLarge, ReasonDuplicate, ReasonRateLimited,
+		ReasonEncrypted}
 }
 
-// Result is what became of one tweet or DM event of a payload.
+// Result is what became of one tweet, DM or chat event of a payload.
 type Result struct {
-	// Kind is KindTweet or KindDM.
+	// Kind is KindTweet, KindDM or KindChat.
 	Kind Kind
-	// EventID is the tweet id or DM event id (may be empty or malformed
-	// when Reason is ReasonInvalid).
+	// EventID is the tweet id, DM event id or chat message id (may be
+	// empty or malformed when Reason is ReasonInvalid).
 	EventID string
 	// UserID is the author or sender.
 	UserID string
@@ -65,18 +71,25 @@ type Result struct {
 // Skipped reports whether the event did not become a job.
 func (r Result) Skipped() bool { return r.Reason != ReasonJob }
 
-// Evaluate applies the stateless rules of the design to every tweet and DM
-// event in p, for the bot with user id botUserID, and returns one Result
-// per event: tweets first, then DMs, each in payload order. Other kinds of
-// event (likes, follows, ...) never become jobs and get no Result. Jobs
-// carry receivedAt as ReceivedAt.
+// Evaluate applies the stateless rules of the design to every tweet, DM
+// and chat event in p, for the bot with user id botUserID, and returns one
+// Result per event: tweets first, then DMs, then chats, each in payload
+// order. Other kinds of event (likes, follows, deletes, ...) never become
+// jobs and get no Result. Jobs carry receivedAt as ReceivedAt.
 //
-// A tweet becomes a job when it is not the bot's own post, not a retweet,
-// the payload does not have user_has_blocked, it mentions the bot or
-// replies to it, and its visible text holds a keyword (Match). A DM
+// A tweet becomes a job when it is not the bot's own post, not a retweet
+// (nor an X Activity API post.repost.create), the payload does not have
+// user_has_blocked, it is addressed to the bot, and its visible text holds
+// a keyword (Match). Addressed means: it mentions the bot, or replies to
+// it (in_reply_to_user_id), or X delivered it as post.quote.create or
+// post.reply.create for the bot, that is a quote of or a direct reply to
+// one of the bot's posts; X counts a quote as summoning the quoted
+// account even without an @mention. A DM
 // becomes a job when its sender is not the bot, its recipient is the bot
 // (or not given), the payload does not have user_has_blocked, and its
-// visible text holds a keyword. A payload whose for_user_id names another
+// visible text holds a keyword. A chat (XChat) event never becomes a
+// job: it is ReasonOwnEvent when the bot sent it, else ReasonEncrypted.
+// A payload whose for_user_id names another
 // user gives ReasonNotForBot for every event; an empty for_user_id is
 // taken to be the bot. An empty or malformed botUserID addresses nothing:
 // no event becomes a job.
@@ -87,7 +100,7 @@ func (t *Table) Evaluate(botUserID string, p *events.Payload, receivedAt time.Ti
 	if p == nil {
 		return nil
 	}
-	out := make([]Result, 0, len(p.TweetCreateEvents)+len(p.DirectMessageEvents))
+	out := make([]Result, 0, len(p.TweetCreateEvents)+len(p.DirectMessageEvents)+len(p.ChatEvents))
 	forUser := p.ForUserID
 	if forUser == "" {
 		forUser = botUserID
@@ -98,7 +111,35 @@ func (t *Table) Evaluate(botUserID string, p *events.Payload, receivedAt time.Ti
 	for i := range p.DirectMessageEvents {
 		out = append(out, t.dm(botUserID, forUser, p, &p.DirectMessageEvents[i], receivedAt))
 	}
+	for i := range p.ChatEvents {
+		out = append(out, chat(botUserID, forUser, &p.ChatEvents[i]))
+	}
 	return out
+}
+
+// addressed reports whether tw is for the bot: it mentions or replies to
+// the bot, or X delivered it as a quote of or a direct reply to one of the
+// bot's posts (the caller has checked that the delivery is for the bot).
+func addressed(bot string, tw *events.Tweet) bool {
+	switch {
+	case tw.InReplyToUserID == bot, tw.Mentions(bot):
+		return true
+	}
+	return tw.XAAEventType == events.XAAPostQuoteCreate || tw.XAAEventType == events.XAAPostReplyCreate
+}
+
+// chat decides an XChat event: never a job, since its text is encrypted.
+func chat(bot, forUser string, c *events.ChatEvent) Result {
+	r := Result{Kind: KindChat, EventID: c.ID, UserID: c.SenderID, Reason: ReasonEncrypted}
+	switch {
+	case c.ID == "" || !isDecimalID(c.SenderID):
+		r.Reason = ReasonInvalid
+	case forUser != bot:
+		r.Reason = ReasonNotForBot
+	case c.SenderID == bot:
+		r.Reason = ReasonOwnEvent
+	}
+	return r
 }
 
 func (t *Table) tweet(bot, forUser string, p *events.Payload, tw *events.Tweet, at time.Time) Result {
@@ -114,7 +155,7 @@ func (t *Table) tweet(bot, forUser string, p *events.Payload, tw *events.Tweet, 
 		r.Reason = ReasonRetweet
 	case p.UserHasBlocked:
 		r.Reason = ReasonBlocked
-	case !isDecimalID(bot) || (tw.InReplyToUserID != bot && !tw.Mentions(bot)):
+	case !isDecimalID(bot) || !addressed(bot, tw):
 		r.Reason = ReasonNotAddressed
 	default:
 		text := tw.VisibleText()

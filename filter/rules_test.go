@@ -203,7 +203,8 @@ func TestEvaluatePayloadLevel(t *testing.T) {
 func TestReasonsListsEveryConstant(t *testing.T) {
 	// Every reason a test in this package produced must be listed, once.
 	produced := []Reason{ReasonJob, ReasonNotACommand, ReasonOwnEvent, ReasonRetweet, ReasonNotAddressed,
-		ReasonBlocked, ReasonNotForBot, ReasonInvalid, ReasonTooLarge, ReasonDuplicate, ReasonRateLimited}
+		ReasonBlocked, ReasonNotForBot, ReasonInvalid, ReasonTooLarge, ReasonDuplicate, ReasonRateLimited,
+		ReasonEncrypted}
 	all := Reasons()
 	assert.ElementsMatch(t, produced, all)
 	assert.Equal(t, ReasonJob, all[0])

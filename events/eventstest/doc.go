@@ -34,6 +34,24 @@
 //	user_event_revoke           Alice revokes the app
 //	replay_job_status           a replay job completed
 //	unknown_kind                an unfollow plus a top-level key events does not know
-//	xaa_post_mention_create     X Activity API post.mention.create envelope (v2 post)
-//	xaa_dm_received             X Activity API dm.received envelope
+//
+// X Activity API envelopes {"data":{...}}, written from the shapes X
+// documents (payloads of post events are v2 Posts, ids strings):
+//
+//	xaa_post_mention_create          post.mention.create: "@moetronbot moename hello!" from Alice
+//	xaa_post_reply_create            post.reply.create: Alice answers the bot's image post, "moerand again"
+//	xaa_post_quote_create            post.quote.create: Bob quotes the bot's post, no @mention
+//	xaa_post_repost_create           post.repost.create: Bob reposts the bot's post ("RT @moetronbot: ...")
+//	xaa_post_create                  post.create: the bot's own image reply, echoed back
+//	xaa_post_delete                  post.delete: Alice deletes her command (users wrapped in "data")
+//	xaa_post_mention_spec_spellings  OpenAPI spellings: referenced_posts, edit_history_post_ids,
+//	                                 includes.posts, wrapped users, in_reply_to_tweet_id, note_tweet,
+//	                                 a numeric event_uuid
+//	xaa_replay_mention               a replayed delivery: "meta":{"replay":true} beside "data"
+//	xaa_data_array                   "data" as an array of two envelopes (undocumented)
+//	xaa_dm_received                  dm.received: "moemess" from Alice, users wrapped in "data"
+//	xaa_dm_sent                      dm.sent: the bot's own image DM, echoed back
+//	xaa_chat_received                chat.received: an XChat message (made-up ciphertext)
+//	xaa_oauth_revoke                 oauth.revoke: Alice revokes the app (empty filter, no tag)
+//	xaa_unknown_event                follow.follow with a direction filter, an event type not modelled
 package eventstest
