@@ -27,6 +27,7 @@ const (
 	EndpointSubscriptionCheck = "GET /2/account_activity/webhooks/{id}/subscriptions/all"
 	EndpointSubscriptionList  = "GET /2/account_activity/webhooks/{id}/subscriptions/all/list"
 	EndpointUnsubscribe       = "DELETE /2/account_activity/webhooks/{id}/subscriptions/{user_id}/all"
+	EndpointActivityStream    = "GET /2/activity/stream"
 	// EndpointOther is any path the fake does not serve (answered 404).
 	EndpointOther = "/"
 )
@@ -59,6 +60,7 @@ var routeTable = []route{
 	{EndpointSubscriptionCheck, authUser, 500, (*Server).subscriptionCheck},
 	{EndpointSubscriptionList, authApp, 50, (*Server).subscriptionList},
 	{EndpointUnsubscribe, authApp, 500, (*Server).unsubscribe},
+	{EndpointActivityStream, authNone, 450, (*Server).activityStream}, // checks its own auth (stream.go)
 	{EndpointOther, authNone, 900, (*Server).notFound},
 }
 

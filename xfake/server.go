@@ -139,6 +139,8 @@ type Server struct {
 	events     []Event
 	deliveries []Delivery
 	replays    []Replay
+
+	stream streamState // GET /2/activity/stream (stream.go); zero value ready
 }
 
 // NewHandler builds a Server without a listener; mount it with
