@@ -170,11 +170,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 		case r.lines > 0:
 			// The connection worked for a while: reconnect at once, as X asks.
 			fails, rateFails = 0, 0
-			if r.err != nil {
+			if r.err != nil && r.kind != "" {
 				c.fail(r.kind, r.err)
 			}
 		default:
-			if r.err != nil {
+			if r.err != nil && r.kind != "" {
 				c.fail(r.kind, r.err)
 			}
 			wait = c.jitter(c.cfg.MinBackoff, c.cfg.MaxBackoff, fails)
@@ -295,6 +295,9 @@ func (c *Consumer) connect(ctx context.Context, backfill int) result {
 		r.err, r.kind = he, ErrKindHTTP
 		return r
 	}
+	c.mu.Lock()
+	c.lastAlive = c.cfg.now() // X is heard from: the gap starts here at the latest
+	c.mu.Unlock()
 	c.setConnected(true)
 	defer c.setConnected(false)
 	c.cfg.Logger.Info("stream: connected", "backfill_minutes", backfill)
@@ -332,7 +335,7 @@ func (c *Consumer) connect(ctx context.Context, backfill int) result {
 		}
 		watchdog.Reset(c.cfg.StallTimeout)
 		if serr != nil {
-			r.err, r.kind = serr, ErrKindStreamError
+			r.err, r.kind = serr, "" // counted by line
 			return r
 		}
 	}
