@@ -27,6 +27,19 @@ const (
 	EnvURL               = "WEBHOOK_URL"
 	EnvSpoolDir          = "SPOOL_DIR"
 	EnvMetricsAddr       = "METRICS_ADDR"
+	EnvDelivery          = "DELIVERY"
+)
+
+// Delivery modes (DELIVERY): how X's events reach the server.
+const (
+	// DeliveryWebhook serves the webhook path only (X POSTs events).
+	DeliveryWebhook = "webhook"
+	// DeliveryStream reads X's activity stream (GET /2/activity/stream)
+	// with the Bearer token and serves no webhook: no public URL needed.
+	DeliveryStream = "stream"
+	// DeliveryBoth does both into the same intake; the filter drops what
+	// arrives twice.
+	DeliveryBoth = "both"
 )
 
 // Defaults of Config.
@@ -34,16 +47,23 @@ const (
 	DefaultAddr    = ":8080"
 	DefaultPath    = "/webhook"
 	DefaultAPIBase = "https://api.x.com"
+	// DefaultDelivery is the delivery mode when DELIVERY is unset.
+	DefaultDelivery = DeliveryWebhook
 )
 
 // ErrConfig is wrapped by every error of Config.Validate.
 var ErrConfig = errors.New("webhookserver: invalid configuration")
 
 // Config is the configuration of a webhook server. The zero value of every
-// field means its default; ConsumerSecret and BotUserID are required.
+// field means its default; BotUserID is required, and ConsumerSecret
+// (webhook) and/or BearerToken (stream) as Delivery needs.
 type Config struct {
+	// Delivery is how events arrive (DELIVERY): DeliveryWebhook, DeliveryStream
+	// or DeliveryBoth. Empty means DefaultDelivery (webhook).
+	Delivery string
 	// ConsumerSecret is the app's consumer secret (X_CONSUMER_SECRET): it
-	// answers CRC challenges and verifies POST signatures. Required; a secret.
+	// answers CRC challenges and verifies POST signatures. Required unless
+	// Delivery is DeliveryStream; a secret.
 	ConsumerSecret string
 	// PreviousSecrets are further consumer secrets accepted for POST
 	// signatures during a rotation (not read from the environment).
@@ -81,7 +101,8 @@ type Config struct {
 	APIBase string
 	// ConsumerKey, AccessToken, AccessTokenSecret (OAuth 1.0a, for the
 	// subscription) and BearerToken (app-only, for webhook management) are
-	// needed only with URL. All are secrets but ConsumerKey.
+	// needed with URL; BearerToken also reads the stream (Delivery stream or
+	// both). All are secrets but ConsumerKey.
 	ConsumerKey       string
 	AccessToken       string
 	AccessTokenSecret string
@@ -94,6 +115,7 @@ func FromEnv() Config { return FromLookup(os.Getenv) }
 // FromLookup reads a Config through getenv (os.Getenv, or a map in tests).
 func FromLookup(getenv func(string) string) Config {
 	return Config{
+		Delivery:          getenv(EnvDelivery),
 		ConsumerSecret:    getenv(EnvConsumerSecret),
 		BotUserID:         getenv(EnvBotUserID),
 		Addr:              getenv(EnvAddr),
@@ -119,7 +141,8 @@ func FromLookup(getenv func(string) string) Config {
 func (c *Config) Flags(fs *flag.FlagSet) {
 	s := func(p *string, env, usage string) { envflag.String(fs, p, env, usage) }
 	secret := func(p *string, env, usage string) { envflag.Secret(fs, p, env, usage) }
-	secret(&c.ConsumerSecret, EnvConsumerSecret, "X app consumer secret (required; secret, prefer the environment)")
+	s(&c.Delivery, EnvDelivery, "how events arrive: webhook (X POSTs to WEBHOOK_PATH), stream (read X's activity stream with X_BEARER_TOKEN; no public URL) or both (default webhook)")
+	secret(&c.ConsumerSecret, EnvConsumerSecret, "X app consumer secret (required for webhook delivery; secret, prefer the environment)")
 	s(&c.BotUserID, EnvBotUserID, "the bot's X user id (required)")
 	s(&c.Addr, EnvAddr, "listen address (default :8080, or :$PORT when PORT is set)")
 	s(&c.Port, EnvPort, "port to listen on when -webhook-addr is not set")
@@ -131,7 +154,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	s(&c.ConsumerKey, EnvConsumerKey, "X app consumer key (for registration)")
 	secret(&c.AccessToken, EnvAccessToken, "bot's OAuth access token (for registration; secret)")
 	secret(&c.AccessTokenSecret, EnvAccessTokenSecret, "bot's OAuth access token secret (for registration; secret)")
-	secret(&c.BearerToken, EnvBearerToken, "app-only bearer token (for registration; secret)")
+	secret(&c.BearerToken, EnvBearerToken, "app-only bearer token (for registration and stream delivery; secret)")
 	c.Queue.Flags(fs)
 }
 
@@ -149,6 +172,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.APIBase == "" {
 		c.APIBase = DefaultAPIBase
+	}
+	if c.Delivery == "" {
+		c.Delivery = DefaultDelivery
 	}
 	if c.Queue.Backend == "" {
 		c.Queue.Backend = queueopen.DefaultBackend
@@ -182,14 +208,31 @@ func defaultSpoolDir(q queueopen.Env) string {
 // start-up (URL is set).
 func (c Config) Registers() bool { return c.URL != "" }
 
+// Webhook reports whether the server serves the webhook path (Delivery
+// webhook or both).
+func (c Config) Webhook() bool { return c.WithDefaults().Delivery != DeliveryStream }
+
+// Stream reports whether the server reads X's activity stream (Delivery
+// stream or both).
+func (c Config) Stream() bool {
+	d := c.WithDefaults().Delivery
+	return d == DeliveryStream || d == DeliveryBoth
+}
+
 // Validate reports every problem of c at once in one error wrapping
 // ErrConfig: first the missing required variables, by name, then the
 // malformed ones. It never shows a secret's value.
 func (c Config) Validate() error {
 	c = c.WithDefaults()
 	var p envflag.Problems
-	p.Need(c.ConsumerSecret, EnvConsumerSecret)
+	validDelivery := c.Delivery == DeliveryWebhook || c.Delivery == DeliveryStream || c.Delivery == DeliveryBoth
+	if c.Delivery != DeliveryStream {
+		p.Need(c.ConsumerSecret, EnvConsumerSecret)
+	}
 	p.Need(c.BotUserID, EnvBotUserID)
+	if validDelivery && c.Stream() && c.URL == "" {
+		p.Need(c.BearerToken, EnvBearerToken)
+	}
 	if c.URL != "" {
 		p.Need(c.ConsumerKey, EnvConsumerKey)
 		p.Need(c.AccessToken, EnvAccessToken)
@@ -197,6 +240,11 @@ func (c Config) Validate() error {
 		p.Need(c.BearerToken, EnvBearerToken)
 	}
 	p.UserID(c.BotUserID, EnvBotUserID)
+	if !validDelivery {
+		p.Bad("%s %q is not one of %s, %s, %s", EnvDelivery, c.Delivery, DeliveryWebhook, DeliveryStream, DeliveryBoth)
+	} else if c.Delivery == DeliveryStream && c.URL != "" {
+		p.Bad("%s is set but %s=%s serves no webhook; unset one of them", EnvURL, EnvDelivery, DeliveryStream)
+	}
 	if !strings.HasPrefix(c.Path, "/") || strings.ContainsAny(c.Path, " ?#{}") {
 		p.Bad("%s %q must be a path starting with / (no spaces, ? or #)", EnvPath, c.Path)
 	} else if reserved[c.Path] {
@@ -234,6 +282,6 @@ func (c Config) String() string {
 	if metrics == "" {
 		metrics = c.Addr
 	}
-	return fmt.Sprintf("addr=%s path=%s metrics=%s bot_user_id=%s consumer_secret=%s queue={%s} spool=%s url=%q api_base=%s",
-		c.Addr, c.Path, metrics, c.BotUserID, set(c.ConsumerSecret), c.Queue, c.SpoolDir, c.URL, c.APIBase)
+	return fmt.Sprintf("delivery=%s addr=%s path=%s metrics=%s bot_user_id=%s consumer_secret=%s bearer_token=%s queue={%s} spool=%s url=%q api_base=%s",
+		c.Delivery, c.Addr, c.Path, metrics, c.BotUserID, set(c.ConsumerSecret), set(c.BearerToken), c.Queue, c.SpoolDir, c.URL, c.APIBase)
 }

@@ -7,21 +7,47 @@
 // # Endpoints
 //
 //	WEBHOOK_PATH (default /webhook)  GET: CRC challenge; POST: deliveries
-//	                                 (events.Handler calling intake.Handle)
+//	                                 (events.Handler calling intake.Handle);
+//	                                 not served with DELIVERY=stream
 //	GET /healthz                     200 while the process serves
-//	GET /readyz                      200 when the queue answers, else 503
+//	GET /readyz                      200 when the queue answers (and, with
+//	                                 stream delivery, the stream is
+//	                                 connected), else 503
 //	GET /metrics                     Prometheus, here or on METRICS_ADDR
 //
 // The metrics are intake.Metrics (requests by outcome, signature failures,
 // events by kind, filter decisions including duplicates, jobs enqueued by
 // where, enqueue latency, spool drains), moetron_webhook_registration_ok,
-// and the Go and process collectors unless Options.Registry is given.
+// stream.Metrics with stream delivery (moetron_stream_connected,
+// _reconnects_total, _events_taken_total, _lines_skipped_total,
+// _errors_total, _last_event_age_seconds), and the Go and process
+// collectors unless Options.Registry is given.
+//
+// # Delivery
+//
+// DELIVERY (flag -delivery) says how X's events arrive:
+//
+//	webhook (default)  X POSTs to WEBHOOK_PATH; needs X_CONSUMER_SECRET
+//	stream             the server reads X's activity stream
+//	                   (GET /2/activity/stream, package stream) with
+//	                   X_BEARER_TOKEN; no public URL, no webhook route, and
+//	                   X_CONSUMER_SECRET is not needed
+//	both               both, into the same intake
+//
+// The stream consumer hands each event to the same intake.Handle as the
+// webhook, so one event that arrives both ways (or twice on the stream,
+// after a backfill) becomes one job through the filter's duplicate
+// suppression. It runs under Serve's context, finishes the event in hand
+// at shutdown, and reconnects on its own (see package stream); a 401 or
+// 403 from X stops Serve with an error matching stream.ErrUnauthorized.
+// Options.Stream tunes it.
 //
 // # Configuration
 //
 // Config holds the design's names; FromEnv reads them and Config.Flags binds
 // each to a flag (-x-consumer-secret, -bot-user-id, -webhook-addr, ...).
-// X_CONSUMER_SECRET and BOT_USER_ID are required; Validate names every
+// BOT_USER_ID is required, X_CONSUMER_SECRET for webhook delivery and
+// X_BEARER_TOKEN for stream delivery; Validate names every
 // missing variable in one error and never shows a secret. WEBHOOK_ADDR
 // defaults to :8080, or :$PORT when PORT is set. The queue settings are
 // queueopen's (QUEUE_BACKEND, QUEUE_NAME, QUEUE_PATH,

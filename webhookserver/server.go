@@ -20,6 +20,7 @@ import (
 	"github.com/moetron/moetron/intake"
 	"github.com/moetron/moetron/queue"
 	"github.com/moetron/moetron/queue/queueopen"
+	"github.com/moetron/moetron/stream"
 	"github.com/moetron/moetron/webhooks"
 )
 
@@ -71,6 +72,11 @@ type Options struct {
 	// OnWebhookCheck, if set, is called after every webhook check (the first
 	// one registers and subscribes), e.g. to wait for the registration.
 	OnWebhookCheck func(webhooks.Status, error)
+	// Stream tunes the stream consumer of Delivery stream or both (stall
+	// timeout, backoff, line cap, backfill, its own HTTPClient, ...). Its
+	// BaseURL, BearerToken, Handle, Metrics and Logger are set by the
+	// server. Nil means stream's defaults.
+	Stream *stream.Config
 	// Logger; nil means no logging.
 	Logger *slog.Logger
 }
@@ -93,6 +99,8 @@ type Server struct {
 	monitorRetry    time.Duration
 	onWebhookCheck  func(webhooks.Status, error)
 	webhookOK       prometheus.Gauge
+
+	stream *stream.Consumer // nil unless Config.Stream()
 
 	mu        sync.Mutex
 	ln, mln   net.Listener
@@ -155,22 +163,39 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 		return nil, fmt.Errorf("webhookserver: %w", err)
 	}
 	s.intake = in
-	h, err := events.NewHandler(events.HandlerConfig{
-		Secrets:      append([]string{cfg.ConsumerSecret}, cfg.PreviousSecrets...),
-		MaxBodyBytes: opts.MaxBodyBytes,
-		Callback:     in.Handle,
-		Logger:       opts.Logger,
-		OnSignatureFailure: func(*http.Request, error) {
-			s.metrics.SignatureFailures.Inc()
-		},
-		OnOutcome: func(_ context.Context, o events.Outcome) {
-			s.metrics.Requests.WithLabelValues(o.Reason).Inc()
-		},
-	})
-	if err != nil {
-		in.Close()
-		s.closeQueue()
-		return nil, fmt.Errorf("webhookserver: %w", err)
+	var h http.Handler
+	if cfg.Webhook() {
+		eh, err := events.NewHandler(events.HandlerConfig{
+			Secrets:      append([]string{cfg.ConsumerSecret}, cfg.PreviousSecrets...),
+			MaxBodyBytes: opts.MaxBodyBytes,
+			Callback:     in.Handle,
+			Logger:       opts.Logger,
+			OnSignatureFailure: func(*http.Request, error) {
+				s.metrics.SignatureFailures.Inc()
+			},
+			OnOutcome: func(_ context.Context, o events.Outcome) {
+				s.metrics.Requests.WithLabelValues(o.Reason).Inc()
+			},
+		})
+		if err != nil {
+			in.Close()
+			s.closeQueue()
+			return nil, fmt.Errorf("webhookserver: %w", err)
+		}
+		h = eh
+	}
+	if cfg.Stream() {
+		var sc stream.Config
+		if opts.Stream != nil {
+			sc = *opts.Stream
+		}
+		sc.BaseURL, sc.BearerToken, sc.Handle = cfg.APIBase, cfg.BearerToken, in.Handle
+		sc.Metrics, sc.Logger = stream.NewMetrics(reg), opts.Logger
+		if s.stream, err = stream.New(sc); err != nil {
+			in.Close()
+			s.closeQueue()
+			return nil, fmt.Errorf("webhookserver: %w", err)
+		}
 	}
 	if cfg.Registers() {
 		if s.monitor, err = s.newMonitor(); err != nil {
@@ -181,7 +206,9 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 	}
 	s.metricH = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 	s.mux = http.NewServeMux()
-	s.mux.Handle(cfg.Path, h)
+	if h != nil {
+		s.mux.Handle(cfg.Path, h)
+	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
@@ -203,8 +230,19 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "queue unavailable\n")
 		return
 	}
+	if s.stream != nil {
+		if err := s.stream.Ready(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "stream not connected\n")
+			return
+		}
+	}
 	io.WriteString(w, "ok\n")
 }
+
+// Stream returns the stream consumer (nil unless Config.Delivery is
+// stream or both), for its Status.
+func (s *Server) Stream() *stream.Consumer { return s.stream }
 
 // Config returns the configuration, defaults filled in.
 func (s *Server) Config() Config { return s.cfg }
@@ -286,8 +324,10 @@ func NewHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 }
 
 // Serve runs the server until ctx ends (calling Listen first if needed):
-// the HTTP listeners, the spool drainer and, with Config.URL, the webhook
-// registration and its periodic self-check. When ctx ends it stops
+// the HTTP listeners, the spool drainer, with Config.URL the webhook
+// registration and its periodic self-check, and with Delivery stream or
+// both the stream consumer. If the consumer stops for good (X refused the
+// bearer token) Serve shuts down and returns its error. When ctx ends it stops
 // accepting, waits up to ShutdownTimeout for requests in flight, stops the
 // drainer and closes the server. It returns nil after a clean shutdown.
 func (s *Server) Serve(ctx context.Context) error {
@@ -326,6 +366,15 @@ func (s *Server) Serve(ctx context.Context) error {
 	})
 	if s.monitor != nil {
 		wg.Go(func() { s.manageWebhook(bg) })
+	}
+	if s.stream != nil {
+		// The consumer stops when bg ends, after the event in flight is
+		// stored; an auth failure stops the server with its error.
+		wg.Go(func() {
+			if err := s.stream.Run(bg); err != nil {
+				errc <- fmt.Errorf("webhookserver: stream: %w", err)
+			}
+		})
 	}
 
 	var err error

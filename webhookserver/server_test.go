@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/moetron/moetron/filter"
 	"github.com/moetron/moetron/queue"
 	"github.com/moetron/moetron/queue/mem"
+	"github.com/moetron/moetron/stream"
 	"github.com/moetron/moetron/webhooks"
 	"github.com/moetron/moetron/webhookserver"
 	"github.com/moetron/moetron/xfake"
@@ -460,4 +462,155 @@ func TestRegistrationRetriesWhileXIsDown(t *testing.T) {
 			t.Fatal("the webhook was not registered after X came back")
 		}
 	}
+}
+
+// streamSetup is a fake X with its stream and a server reading it.
+func streamSetup(t *testing.T, delivery string) (*xfake.Server, *webhookserver.Server, *downQueue, func() error) {
+	t.Helper()
+	x := xfake.Start(t, xfake.Config{})
+	x.SetStreamOptions(xfake.StreamOptions{KeepAlive: 20 * time.Millisecond})
+	cfg := baseConfig(t)
+	cfg.Delivery = delivery
+	cfg.APIBase = x.URL()
+	cfg.BearerToken = x.Config().BearerToken
+	if delivery == webhookserver.DeliveryStream {
+		cfg.ConsumerSecret = ""
+	}
+	srv, q := newServer(t, cfg, &webhookserver.Options{Stream: &stream.Config{
+		StallTimeout: time.Second, MinBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond,
+	}})
+	require.NoError(t, srv.Listen())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	var once sync.Once
+	var err error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-done:
+			case <-time.After(15 * time.Second):
+				t.Fatal("Serve did not return after its context ended")
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() { stop() })
+	return x, srv, q, stop
+}
+
+func waitJobs(t *testing.T, q queue.Queue, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		l, err := q.Len(context.Background())
+		return err == nil && l >= n
+	}, 15*time.Second, 5*time.Millisecond)
+}
+
+func TestStreamDelivery(t *testing.T) {
+	x, srv, q, stop := streamSetup(t, webhookserver.DeliveryStream)
+	require.Eventually(t, func() bool {
+		return serve(srv.Handler(), httptest.NewRequest("GET", "/readyz", nil)).Code == http.StatusOK
+	}, 15*time.Second, 5*time.Millisecond, "ready once the stream is connected")
+
+	require.Equal(t, 1, x.DeliverStream(eventstest.Fixture("xaa_post_mention_create")))
+	waitJobs(t, q, 1)
+	jobs := receiveJobs(t, q)
+	require.Len(t, jobs, 1)
+	assert.Equal(t, filter.CommandName, jobs[0].Command)
+	assert.Equal(t, "hello!", jobs[0].Args)
+
+	// Stream-only: no webhook route, but health and metrics are served.
+	w := serve(srv.Handler(), eventstest.SignedRequest(t, secret, eventstest.Fixture("mention_moerand")))
+	assert.Equal(t, http.StatusNotFound, w.Code)
+	assert.Equal(t, http.StatusOK, serve(srv.Handler(), httptest.NewRequest("GET", "/healthz", nil)).Code)
+	m := metricsText(t, srv.Handler())
+	assert.Contains(t, m, "moetron_stream_connected 1")
+	assert.Contains(t, m, "moetron_stream_events_taken_total 1")
+	assert.Equal(t, uint64(1), srv.Stream().Status().Taken)
+
+	// When the stream drops, /readyz says so until it is back.
+	x.Outage(time.Hour)
+	x.InjectStreamFault(xfake.StreamFault{Kind: xfake.StreamDrop})
+	require.Eventually(t, func() bool {
+		w := serve(srv.Handler(), httptest.NewRequest("GET", "/readyz", nil))
+		return w.Code == http.StatusServiceUnavailable && strings.Contains(w.Body.String(), "stream")
+	}, 15*time.Second, 5*time.Millisecond)
+	x.EndOutage()
+	require.Eventually(t, func() bool { return srv.Stream().Ready() == nil }, 15*time.Second, 5*time.Millisecond)
+
+	require.NoError(t, stop())
+	// The fake notices the closed connection shortly after.
+	assert.Eventually(t, func() bool { return x.StreamConnections() == 0 }, 15*time.Second, 5*time.Millisecond,
+		"the stream is closed at shutdown")
+}
+
+func TestBothDeliveriesMakeOneJob(t *testing.T) {
+	x, srv, q, _ := streamSetup(t, webhookserver.DeliveryBoth)
+	require.Eventually(t, func() bool { return srv.Stream().Ready() == nil }, 15*time.Second, 5*time.Millisecond)
+	body := eventstest.Fixture("xaa_post_mention_create")
+	require.Equal(t, 1, x.DeliverStream(body))
+	waitJobs(t, q, 1)
+	w := serve(srv.Handler(), eventstest.SignedRequest(t, secret, body))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	require.Equal(t, 1, x.DeliverStream(body)) // and the stream repeats it
+	require.Eventually(t, func() bool { return srv.Stream().Status().Taken == 2 }, 15*time.Second, 5*time.Millisecond)
+	assert.Len(t, receiveJobs(t, q), 1, "the same event by webhook and twice by stream is one job")
+	assert.Contains(t, metricsText(t, srv.Handler()), `moetron_webhook_decisions_total{reason="duplicate"} 2`)
+}
+
+func TestStreamAuthFailureStopsServe(t *testing.T) {
+	x := xfake.Start(t, xfake.Config{})
+	cfg := baseConfig(t)
+	cfg.Delivery = webhookserver.DeliveryStream
+	cfg.APIBase = x.URL()
+	cfg.BearerToken = "not-the-bearer-token"
+	srv, _ := newServer(t, cfg, nil)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background()) }()
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, stream.ErrUnauthorized)
+		assert.NotContains(t, err.Error(), "not-the-bearer-token")
+		assert.Contains(t, err.Error(), "401")
+	case <-time.After(15 * time.Second):
+		t.Fatal("Serve kept running with a refused bearer token")
+	}
+}
+
+func TestDeliveryConfig(t *testing.T) {
+	base := webhookserver.Config{BotUserID: "12", Queue: queueEnvMem()}
+	c := base
+	c.Delivery = webhookserver.DeliveryStream
+	err := c.Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), webhookserver.EnvBearerToken)
+	assert.NotContains(t, err.Error(), webhookserver.EnvConsumerSecret, "stream delivery needs no consumer secret")
+	c.BearerToken = "b"
+	require.NoError(t, c.Validate())
+	assert.False(t, c.Webhook())
+	assert.True(t, c.Stream())
+
+	c.URL = "https://bot.example.com/webhook"
+	c.ConsumerKey, c.AccessToken, c.AccessTokenSecret = "k", "t", "s"
+	require.ErrorContains(t, c.Validate(), "serves no webhook")
+
+	c = base
+	c.Delivery = webhookserver.DeliveryBoth
+	err = c.Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), webhookserver.EnvBearerToken)
+	assert.Contains(t, err.Error(), webhookserver.EnvConsumerSecret)
+
+	c.Delivery = "pigeon"
+	require.ErrorContains(t, c.Validate(), "DELIVERY")
+
+	got := webhookserver.FromLookup(lookup(map[string]string{"DELIVERY": "both"}))
+	assert.Equal(t, webhookserver.DeliveryBoth, got.Delivery)
+	assert.Equal(t, webhookserver.DeliveryWebhook, webhookserver.Config{}.WithDefaults().Delivery)
+	s := webhookserver.Config{Delivery: "stream", BearerToken: "very-secret"}.String()
+	assert.Contains(t, s, "delivery=stream")
+	assert.Contains(t, s, "bearer_token=set")
+	assert.NotContains(t, s, "very-secret")
 }

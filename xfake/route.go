@@ -27,6 +27,7 @@ const (
 	EndpointSubscriptionCheck = "GET /2/account_activity/webhooks/{id}/subscriptions/all"
 	EndpointSubscriptionList  = "GET /2/account_activity/webhooks/{id}/subscriptions/all/list"
 	EndpointUnsubscribe       = "DELETE /2/account_activity/webhooks/{id}/subscriptions/{user_id}/all"
+	EndpointActivityStream    = "GET /2/activity/stream"
 	// EndpointOther is any path the fake does not serve (answered 404).
 	EndpointOther = "/"
 )
@@ -73,6 +74,7 @@ var routeTable = []route{
 	{EndpointActivityUpdate, authEither, 500, (*Server).activityUpdate},
 	{EndpointActivityDelete, authEither, 500, (*Server).activityDelete},
 	{EndpointActivityBulkDelete, authEither, 500, (*Server).activityBulkDelete},
+	{EndpointActivityStream, authNone, 450, (*Server).activityStream}, // checks its own auth (stream.go)
 	{EndpointOther, authNone, 900, (*Server).notFound},
 }
 

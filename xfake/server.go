@@ -142,6 +142,8 @@ type Server struct {
 	deliveries []Delivery
 	replays    []Replay
 	act        activityStore
+
+	stream streamState // GET /2/activity/stream (stream.go); zero value ready
 }
 
 // NewHandler builds a Server without a listener; mount it with

@@ -10,7 +10,13 @@
 //
 // With WEBHOOK_URL, X_BEARER_TOKEN and the OAuth 1.0a values it also
 // registers the webhook, subscribes the bot and re-checks both every 15
-// minutes. SIGINT or SIGTERM stops it gracefully: no new connections,
+// minutes. With DELIVERY=stream it needs no public URL and no consumer
+// secret: it reads X's activity stream with the app's Bearer token
+// (DELIVERY=both does both):
+//
+//	DELIVERY=stream X_BEARER_TOKEN=... BOT_USER_ID=... go run ./examples/webhook
+//
+// The subscriptions must then exist without a webhook_id. SIGINT or SIGTERM stops it gracefully: no new connections,
 // requests in flight finish, the spool is closed.
 package main
 
@@ -61,7 +67,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	c := srv.Config()
 	log.Info("configuration", "config", c.String())
-	fmt.Fprintf(stdout, "webhook: listening on %s (webhook %s, /healthz, /readyz", srv.Addr(), c.Path)
+	if c.Webhook() {
+		fmt.Fprintf(stdout, "webhook: listening on %s (webhook %s, /healthz, /readyz", srv.Addr(), c.Path)
+	} else {
+		fmt.Fprintf(stdout, "webhook: listening on %s (/healthz, /readyz", srv.Addr())
+	}
 	if m := srv.MetricsAddr(); m != nil {
 		fmt.Fprintf(stdout, "; /metrics on %s)\n", m)
 	} else {
@@ -69,6 +79,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if c.Registers() {
 		fmt.Fprintf(stdout, "webhook: registering %s with %s\n", c.URL, c.APIBase)
+	}
+	if c.Stream() {
+		fmt.Fprintf(stdout, "webhook: reading the activity stream of %s\n", c.APIBase)
 	}
 	if err := srv.Serve(ctx); err != nil {
 		return err
