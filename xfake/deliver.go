@@ -249,7 +249,11 @@ func (s *Server) runReplay(job Replay, url string, evs []Event) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, e := range evs {
-		s.post(ctx, job.WebhookID, url, e.Payload, Delivery{EventSeq: e.Seq, Replay: true})
+		payload := e.Payload
+		if r, err := ReplayEvent(payload); err == nil {
+			payload = r // an X Activity API event: replays carry meta.replay
+		}
+		s.post(ctx, job.WebhookID, url, payload, Delivery{EventSeq: e.Seq, Replay: true})
 	}
 	notice, _ := json.Marshal(map[string]any{"replay_job_status": map[string]string{
 		"webhook_id": job.WebhookID, "job_state": "Complete",

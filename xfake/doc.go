@@ -43,6 +43,25 @@
 // "Reason: ..."}]} body with status 400 (X documents the reasons, not the
 // status).
 //
+// # X Activity API
+//
+// The fake also speaks the X Activity API (XAA), which replaces the Account
+// Activity API on 2027-01-01. /2/activity/subscriptions (create, list,
+// update, delete, bulk delete) checks the auth X requires for each call
+// (OAuth 1.0a user context to create private events of the authenticated
+// user, the Bearer for public ones and for list, update and delete) and
+// answers in the response shape Config.Activity picks. MentionEvent,
+// ReplyEvent, QuoteEvent, DMReceivedEvent and ChatReceivedEvent build
+// envelopes in the documented shapes; PublishEvent delivers one the way
+// the subscriptions say: a signed POST to each linked webhook, a line on
+// GET /2/activity/stream for a subscription without a webhook. The stream
+// (Bearer only, at most two connections, NDJSON with blank-line
+// keep-alives, backfill_minutes and start_time from a five-minute history)
+// takes faults a test orders with InjectStreamFault: drop, stall,
+// keep-alives only, garbage, oversized and error lines, duplicates after a
+// reconnect, 429 and 401 on the next connect. Replays of XAA events carry
+// "meta":{"replay":true}.
+//
 // # Faults
 //
 // InjectFault makes an endpoint (or every endpoint) answer a rate-limit
