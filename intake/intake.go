@@ -53,6 +53,7 @@ type Intake struct {
 	lastEvent atomic.Int64
 	wake      chan struct{}
 	drainMu   sync.Mutex
+	chatOnce  sync.Once
 }
 
 // New validates cfg and opens the spool, if any.
@@ -117,6 +118,12 @@ func (in *Intake) Handle(ctx context.Context, p *events.Payload, _ []byte) error
 	for _, r := range results {
 		if m != nil {
 			m.Decisions.WithLabelValues(string(r.Reason)).Inc()
+		}
+		if r.Reason == filter.ReasonEncrypted {
+			in.chatOnce.Do(func() {
+				in.log.Warn("intake: an encrypted XChat message (chat.received) arrived; encrypted DMs are not answered " +
+					"(counted as decision \"encrypted\"; this is logged once)")
+			})
 		}
 		if r.Job != nil {
 			j := *r.Job

@@ -1,7 +1,10 @@
 package intake
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -206,4 +209,21 @@ func TestNewValidates(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "Queue")
 	assert.Contains(t, err.Error(), "Filter")
+}
+
+// An encrypted XChat message makes no job, is counted, and is logged once
+// however many arrive.
+func TestEncryptedChatLoggedOnce(t *testing.T) {
+	q := newQueue(t)
+	m := NewMetrics(prometheus.NewRegistry())
+	var logged bytes.Buffer
+	in, err := New(Config{Queue: q, Filter: newFilter(t), Metrics: m,
+		Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	require.NoError(t, err)
+	for range 3 {
+		require.NoError(t, in.Handle(context.Background(), eventstest.Payload(t, "xaa_chat_received"), nil))
+	}
+	assert.Empty(t, jobsIn(t, q))
+	assert.Equal(t, 3.0, testutil.ToFloat64(m.Decisions.WithLabelValues(string(filter.ReasonEncrypted))))
+	assert.Equal(t, 1, strings.Count(logged.String(), "encrypted DMs are not answered"), logged.String())
 }

@@ -208,6 +208,16 @@ func defaultSpoolDir(q queueopen.Env) string {
 // start-up (URL is set).
 func (c Config) Registers() bool { return c.URL != "" }
 
+// ManagesSubscriptions reports whether the server keeps the bot's X
+// Activity API subscriptions itself: with a URL (linked to the registered
+// webhook), or with stream delivery when the OAuth 1.0a user credentials
+// are set (subscriptions without a webhook, which is what feeds the
+// stream). Without either, `register xaa ensure` makes them once.
+func (c Config) ManagesSubscriptions() bool {
+	return c.Registers() || (c.Stream() && c.ConsumerKey != "" && c.ConsumerSecret != "" &&
+		c.AccessToken != "" && c.AccessTokenSecret != "" && c.BearerToken != "")
+}
+
 // Webhook reports whether the server serves the webhook path (Delivery
 // webhook or both).
 func (c Config) Webhook() bool { return c.WithDefaults().Delivery != DeliveryStream }

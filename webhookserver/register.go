@@ -7,10 +7,11 @@ import (
 	"github.com/moetron/moetron/webhooks"
 )
 
-// newMonitor builds the webhook monitor of a server whose Config has a URL:
-// it keeps the webhook registered and valid and the bot's X Activity API
-// subscriptions (webhooks.DefaultActivityEventTypes about BotUserID)
-// linked to it. The Account Activity API subscription of earlier versions
+// newMonitor builds the monitor of a server that manages subscriptions
+// (Config.ManagesSubscriptions): with a URL it keeps the webhook registered
+// and valid and the bot's X Activity API subscriptions
+// (webhooks.DefaultActivityEventTypes about BotUserID) linked to it; with
+// stream delivery alone it keeps the subscriptions without a webhook. The Account Activity API subscription of earlier versions
 // is no longer made: X ends that API on 2027-01-01 (register migrate moves
 // a running bot over).
 func (s *Server) newMonitor() (*webhooks.Monitor, error) {
@@ -37,8 +38,14 @@ func (s *Server) newMonitor() (*webhooks.Monitor, error) {
 	})
 }
 
+// healthy says whether a check found everything in place: the webhook
+// valid (when the server registers one) and the subscriptions made.
+func (s *Server) healthy(st webhooks.Status, err error) bool {
+	return err == nil && st.Subscribed && (st.Valid || !s.cfg.Registers())
+}
+
 func (s *Server) onCheck(st webhooks.Status, err error) {
-	ok := err == nil && st.Valid && st.Subscribed
+	ok := s.healthy(st, err)
 	if ok {
 		s.webhookOK.Set(1)
 	} else {
@@ -76,7 +83,7 @@ func (s *Server) manageWebhook(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		healthy := err == nil && st.Valid && st.Subscribed
+		healthy := s.healthy(st, err)
 		attrs := []any{"webhook_id", st.WebhookID, "valid", st.Valid, "subscribed", st.Subscribed,
 			"xaa_repaired", st.ActivityRepaired}
 		next := interval

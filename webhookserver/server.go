@@ -151,9 +151,11 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 	s.metrics = intake.NewMetrics(reg)
 	s.webhookOK = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "moetron_webhook_registration_ok",
-		Help: "1 when the last webhook check found the webhook valid and the bot subscribed (only with WEBHOOK_URL).",
+		Help: "1 when the last check found the webhook valid (with WEBHOOK_URL) and the bot's XAA subscriptions in place.",
 	})
-	reg.MustRegister(s.webhookOK)
+	if cfg.ManagesSubscriptions() {
+		reg.MustRegister(s.webhookOK) // absent, not 0, when the server registers nothing
+	}
 	in, err := intake.New(intake.Config{
 		Queue: q, Filter: f, SpoolDir: cfg.SpoolDir, Notify: opts.Notify,
 		Metrics: s.metrics, Logger: opts.Logger,
@@ -197,7 +199,7 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 			return nil, fmt.Errorf("webhookserver: %w", err)
 		}
 	}
-	if cfg.Registers() {
+	if cfg.ManagesSubscriptions() {
 		if s.monitor, err = s.newMonitor(); err != nil {
 			in.Close()
 			s.closeQueue()

@@ -614,3 +614,56 @@ func TestDeliveryConfig(t *testing.T) {
 	assert.Contains(t, s, "bearer_token=set")
 	assert.NotContains(t, s, "very-secret")
 }
+
+// With stream delivery and the bot's OAuth 1.0a credentials the server
+// makes the XAA subscriptions itself, without a webhook, so that X feeds
+// the stream: an event published by the fake's routing becomes a job.
+func TestStreamDeliveryManagesSubscriptions(t *testing.T) {
+	x := xfake.Start(t, xfake.Config{})
+	x.SetStreamOptions(xfake.StreamOptions{KeepAlive: 20 * time.Millisecond})
+	xc := x.Config()
+	cfg := baseConfig(t)
+	cfg.Delivery = webhookserver.DeliveryStream
+	cfg.APIBase, cfg.BearerToken = x.URL(), xc.BearerToken
+	cfg.ConsumerKey, cfg.ConsumerSecret = xc.ConsumerKey, xc.ConsumerSecret
+	cfg.AccessToken, cfg.AccessTokenSecret = xc.AccessToken, xc.AccessTokenSecret
+	require.True(t, cfg.ManagesSubscriptions())
+	srv, q := newServer(t, cfg, &webhookserver.Options{Stream: &stream.Config{
+		StallTimeout: time.Second, MinBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond,
+	}})
+	require.NoError(t, srv.Listen())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	require.Eventually(t, func() bool {
+		return len(x.ActivitySubscriptions()) == len(webhooks.DefaultActivityEventTypes) && srv.Stream().Ready() == nil
+	}, 15*time.Second, 5*time.Millisecond)
+	for _, a := range x.ActivitySubscriptions() {
+		assert.Empty(t, a.WebhookID, "stream subscriptions have no webhook")
+		assert.Equal(t, cfg.BotUserID, a.Filter.UserID)
+	}
+	require.Eventually(t, func() bool {
+		return strings.Contains(metricsText(t, srv.Handler()), "moetron_webhook_registration_ok 1")
+	}, 15*time.Second, 5*time.Millisecond)
+
+	alice := xfake.Sender{UserID: "2244994945", ScreenName: "alice"}
+	body, err := x.ReplyEvent(x.SeedPost(xfake.Post{AuthorID: alice.UserID, Text: "@moetronbot moerand again",
+		InReplyToTweetID: "2130000000000000000"}), alice)
+	require.NoError(t, err)
+	pub, err := x.PublishEvent(context.Background(), body)
+	require.NoError(t, err)
+	require.True(t, pub.Stream)
+	waitJobs(t, q, 1)
+	jobs := receiveJobs(t, q)
+	require.Len(t, jobs, 1)
+	assert.Equal(t, filter.CommandRand, jobs[0].Command)
+}
+
+// A server that registers nothing has no registration metric at all (a 0
+// would page someone for a check that never runs).
+func TestRegistrationMetricAbsentWithoutRegistration(t *testing.T) {
+	srv, _ := newServer(t, baseConfig(t), nil)
+	assert.NotContains(t, metricsText(t, srv.Handler()), "moetron_webhook_registration_ok")
+}
