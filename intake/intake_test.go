@@ -3,11 +3,11 @@ package intake
 import (
 	"bytes"
 	"context"
-	"log/slog"
-	"strings"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
