@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/moetron/moetron/imagegen"
 	"github.com/moetron/moetron/queue/queueopen"
+	"github.com/moetron/moetron/stream"
 	"github.com/moetron/moetron/webhooks"
 	"github.com/moetron/moetron/webhookserver"
 	"github.com/moetron/moetron/workerserver"
@@ -129,6 +131,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("demo: starting the fake X: %w", err)
 	}
 	defer x.Close()
+	// X sends a keep-alive about every 20 s; the demo's stream is quicker
+	// so that its stall detection can be short.
+	x.SetStreamOptions(xfake.StreamOptions{KeepAlive: 200 * time.Millisecond})
 	xc := x.Config()
 	progress("fake X listening on %s (bot @%s, id %s)", x.URL(), xc.BotScreenName, xc.BotUserID)
 
@@ -140,6 +145,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	qenv := queueopen.Env{Backend: queueopen.BackendSQLite, Path: filepath.Join(cfg.WorkDir, "queue.db")}
 	wcfg := webhookserver.Config{
+		Delivery:          webhookserver.DeliveryBoth,
 		ConsumerSecret:    xc.ConsumerSecret,
 		BotUserID:         xc.BotUserID,
 		Queue:             qenv,
@@ -157,6 +163,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	srv, err := webhookserver.New(ctx, wcfg, &webhookserver.Options{
 		Listener: ln,
 		Registry: reg,
+		Stream: &stream.Config{
+			StallTimeout: 2 * time.Second, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+		},
 		Notify: func() {
 			if w := wserver.Load(); w != nil {
 				w.Wake()
@@ -224,12 +233,29 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res.Timings.Register = time.Since(t)
 	hooks := x.Webhooks()
-	if len(hooks) != 1 || !hooks[0].Valid || len(hooks[0].Subscriptions) != 1 {
+	if len(hooks) != 1 || !hooks[0].Valid {
 		return nil, errors.Join(fmt.Errorf("%w: the fake X holds webhooks %+v after registration", ErrFailed, hooks), stopAll())
 	}
-	progress("webhook %s registered (CRC passed) and @%s subscribed", hooks[0].ID, xc.BotScreenName)
+	subs := x.ActivitySubscriptions()
+	var types []string
+	for _, a := range subs {
+		if a.WebhookID == hooks[0].ID && a.Filter.UserID == xc.BotUserID {
+			types = append(types, a.EventType)
+		}
+	}
+	if len(types) != len(webhooks.DefaultActivityEventTypes) {
+		return nil, errors.Join(fmt.Errorf("%w: the fake X holds XAA subscriptions %+v after registration", ErrFailed, subs), stopAll())
+	}
+	progress("webhook %s registered (CRC passed); X Activity API subscriptions for @%s: %s",
+		hooks[0].ID, xc.BotScreenName, strings.Join(types, ", "))
 
-	sc := &scenario{x: x, reg: reg, webhookURL: wcfg.URL, queue: wsrv.Queue(), outDir: cfg.OutDir, progress: progress}
+	streamReady := func() bool { return srv.Stream().Ready() == nil }
+	sc := &scenario{x: x, reg: reg, webhookURL: wcfg.URL, queue: wsrv.Queue(), outDir: cfg.OutDir, progress: progress,
+		streamReady: streamReady}
+	if err := sc.waitStream(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("demo: %w", err), stopAll())
+	}
+	progress("persistent stream connected (GET /2/activity/stream)")
 	runErr := sc.run(ctx, res)
 	res.Metrics = summary(reg)
 	if err := stopAll(); err != nil {

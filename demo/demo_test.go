@@ -45,14 +45,25 @@ func TestRun(t *testing.T) {
 	res.WriteTable(&table)
 	t.Log("\n" + table.String())
 
-	want := []struct{ decision, command string }{
-		{"job", "rand"}, {"job", "mess"}, {"job", "name"}, {"duplicate", ""}, {"job", "rand"},
-		{"not_a_command", ""}, {"retweet", ""}, {"own_event", ""}, {DecisionNone, ""}, {DecisionRejected, ""},
+	want := []struct{ via, decision, command string }{
+		{"webhook", "job", "rand"},
+		{"stream", "job", "mess"},
+		{"stream", "job", "name"},
+		{"webhook", "duplicate", ""},
+		{"webhook", "job", "rand"},
+		{"stream", "job", "rand"},
+		{"webhook", "duplicate", ""},
+		{"webhook", "not_a_command", ""},
+		{"stream", "encrypted", ""},
+		{"webhook (AAA)", "job", "rand"},
+		{"stream (backfill)", "job", "mess"},
+		{"webhook", DecisionRejected, ""},
 	}
 	require.Len(t, res.Rows, len(want))
 	images := 0
 	for i, w := range want {
 		row := res.Rows[i]
+		assert.Equal(t, w.via, row.Via, row.Event)
 		assert.Equal(t, w.decision, row.Decision, row.Event)
 		assert.Equal(t, w.command, row.Command, row.Event)
 		if w.command == "" {
@@ -69,15 +80,16 @@ func TestRun(t *testing.T) {
 		assert.Equal(t, 512, img.Bounds().Dx())
 		images++
 	}
-	assert.Equal(t, 4, images)
-	assert.True(t, strings.HasPrefix(res.Rows[4].Reply, "dm "), "the DM is answered by DM")
+	assert.Equal(t, 7, images)
+	assert.True(t, strings.HasPrefix(res.Rows[5].Reply, "dm "), "the DM is answered by DM")
 	assert.Equal(t, "697057079", res.Rows[2].Seed, `moename sakura: MD5 seed of "sakura"`)
 	_, err = os.Stat(stale)
 	assert.True(t, os.IsNotExist(err), "an earlier run's image was left in the output directory")
 
-	assert.Equal(t, 4.0, res.Metrics["jobs enqueued (queue)"])
-	assert.Equal(t, 4.0, res.Metrics["worker jobs replied"])
+	assert.Equal(t, 7.0, res.Metrics["jobs enqueued (queue)"])
+	assert.Equal(t, 7.0, res.Metrics["worker jobs replied"])
 	assert.Equal(t, 1.0, res.Metrics["signature failures"])
+	assert.GreaterOrEqual(t, res.Metrics["stream reconnects"], 1.0)
 	assert.Contains(t, table.String(), "forged POST")
 }
 

@@ -59,6 +59,8 @@ func summary(reg *prometheus.Registry) map[string]float64 {
 		out["jobs enqueued ("+k+")"] = v
 	}
 	out["signature failures"] = counters(reg, "moetron_webhook_signature_failures_total", "")[""]
+	out["stream events taken"] = counters(reg, "moetron_stream_events_taken_total", "")[""]
+	out["stream reconnects"] = counters(reg, "moetron_stream_reconnects_total", "")[""]
 	for k, v := range counters(reg, "moetron_worker_jobs_total", "outcome") {
 		if v > 0 {
 			out["worker jobs "+k] = v
@@ -71,7 +73,7 @@ func summary(reg *prometheus.Registry) map[string]float64 {
 // any), the counters and the timings.
 func (r *Result) WriteTable(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tEVENT\tDECISION\tCOMMAND\tSEED\tREPLY\tIMAGE")
+	fmt.Fprintln(tw, "#\tEVENT\tVIA\tDECISION\tCOMMAND\tSEED\tREPLY\tIMAGE")
 	dash := func(s string) string {
 		if s == "" {
 			return "-"
@@ -79,7 +81,7 @@ func (r *Result) WriteTable(w io.Writer) {
 		return s
 	}
 	for i, row := range r.Rows {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, row.Event, dash(row.Decision), dash(row.Command),
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, row.Event, dash(row.Via), dash(row.Decision), dash(row.Command),
 			dash(row.Seed), dash(row.Reply), dash(row.Image))
 	}
 	tw.Flush()

@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -15,7 +16,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/moetron/moetron/events/eventstest"
 	"github.com/moetron/moetron/filter"
 	"github.com/moetron/moetron/imagegen"
 	"github.com/moetron/moetron/queue"
@@ -32,6 +32,7 @@ const (
 // Row is one line of the demo's table: an event X delivered and what came of it.
 type Row struct {
 	Event    string // what was delivered
+	Via      string // how: "webhook", "stream", "stream (backfill)", "webhook (AAA)"
 	Decision string // the filter's reason ("job", "duplicate", ...), DecisionRejected or DecisionNone
 	Command  string // the job's command, "" without a job
 	Seed     string // the generation seed, "" without a reply
@@ -48,11 +49,34 @@ const (
 	dmReply
 )
 
+// via is how the fake X delivers an event.
+type via int
+
+const (
+	viaWebhook    via = iota // PublishEvent: the webhook its XAA subscription links
+	viaStream                // a line on the open persistent stream
+	viaStreamGap             // published while the stream is down; recovered by backfill
+	viaWebhookAAA            // a legacy Account Activity delivery, POSTed to the webhook
+	viaForged                // POSTed to the webhook with a wrong signature
+)
+
+func (v via) String() string {
+	switch v {
+	case viaStream:
+		return "stream"
+	case viaStreamGap:
+		return "stream (backfill)"
+	case viaWebhookAAA:
+		return "webhook (AAA)"
+	default:
+		return "webhook"
+	}
+}
+
 type event struct {
-	name      string
-	payload   []byte
-	duplicate bool // DeliverDuplicate instead of payload
-	forged    bool // POST payload with a wrong signature
+	name    string
+	payload []byte
+	via     via
 
 	want     string // expected decision
 	command  string
@@ -72,6 +96,12 @@ type scenario struct {
 	queue      queue.Queue
 	outDir     string
 	progress   func(string, ...any)
+	// streamReady reports whether the webhook server's stream consumer is
+	// connected.
+	streamReady func() bool
+	// botPostID is the bot's earlier post that the scenario replies to and
+	// quotes; it answers no event.
+	botPostID string
 }
 
 var (
@@ -79,73 +109,167 @@ var (
 	bob   = xfake.Sender{UserID: "783214", ScreenName: "bob"}
 )
 
-// events builds the scenario's deliveries in order.
+// events builds the scenario's deliveries in order: X Activity API events
+// by webhook and by stream, duplicates across both paths, one legacy
+// Account Activity delivery, and a forged POST.
 func (s *scenario) events() ([]*event, error) {
 	bot := s.x.Bot()
-	mention := func(author xfake.Sender, text, want, command, args string) (*event, error) {
-		p := s.x.SeedPost(xfake.Post{AuthorID: author.UserID, Text: text})
-		body, err := s.x.MentionPayload(p, author)
-		if err != nil {
-			return nil, err
+	at := "@" + bot.ScreenName + " "
+	var evs []*event
+	var firstErr error
+	add := func(e *event, err error) *event {
+		if err != nil && firstErr == nil {
+			firstErr = err
 		}
-		e := &event{name: fmt.Sprintf("mention @%s: %q", author.ScreenName, text), payload: body, want: want,
-			command: command, args: args, tweetID: p.ID, jobID: filter.JobID(filter.KindTweet, p.ID)}
+		if e != nil {
+			evs = append(evs, e)
+		}
+		return e
+	}
+	post := func(name string, v via, p xfake.Post, body []byte, err error, want, command, args string) *event {
+		e := &event{name: name, via: v, payload: body, want: want, command: command, args: args,
+			tweetID: p.ID, jobID: filter.JobID(filter.KindTweet, p.ID)}
 		if want == "job" {
 			e.kind = postReply
 		}
-		return e, nil
+		return add(e, err)
 	}
-	var evs []*event
-	add := func(e *event, err error) error {
-		if err != nil {
-			return err
-		}
-		evs = append(evs, e)
-		return nil
+	mention := func(author xfake.Sender, text string, v via, want, command, args string) *event {
+		p := s.x.SeedPost(xfake.Post{AuthorID: author.UserID, Text: text})
+		body, err := s.x.MentionEvent(p, author)
+		return post(fmt.Sprintf("post.mention.create @%s: %q", author.ScreenName, text), v, p, body, err, want, command, args)
 	}
-	at := "@" + bot.ScreenName + " "
-	for _, m := range []struct {
-		author                xfake.Sender
-		text, want, cmd, args string
-	}{
-		{alice, at + "moerand", "job", filter.CommandRand, ""},
-		{bob, at + "moemess please", "job", filter.CommandMess, "please"},
-		{alice, at + "moename sakura", "job", filter.CommandName, "sakura"},
-	} {
-		if err := add(mention(m.author, m.text, m.want, m.cmd, m.args)); err != nil {
-			return nil, err
-		}
-	}
-	evs = append(evs, &event{name: "the same delivery again (X retry)", duplicate: true, want: "duplicate"})
+	botPost := s.x.SeedPost(xfake.Post{AuthorID: bot.UserID, Text: "Here's your generated image! (seed 42)"})
+	s.botPostID = botPost.ID
+
+	mention(alice, at+"moerand", viaWebhook, "job", filter.CommandRand, "")
+	mention(bob, at+"moemess please", viaStream, "job", filter.CommandMess, "please")
+
+	// A reply to the bot's post: post.reply.create by stream, then the
+	// same post as post.mention.create by webhook (X sends both).
+	rp := s.x.SeedPost(xfake.Post{AuthorID: alice.UserID, Text: at + "moename sakura", InReplyToTweetID: botPost.ID})
+	body, err := s.x.ReplyEvent(rp, alice)
+	post(`post.reply.create @alice: "moename sakura"`, viaStream, rp, body, err, "job", filter.CommandName, "sakura")
+	body, err = s.x.MentionEvent(rp, alice)
+	post("the same post as post.mention.create", viaWebhook, rp, body, err, "duplicate", "", "")
+
+	// A quote of the bot's post summons it without an @mention.
+	qp := s.x.SeedPost(xfake.Post{AuthorID: bob.UserID, Text: "moerand for me too", QuoteTweetID: botPost.ID})
+	body, err = s.x.QuoteEvent(qp, bob)
+	post(`post.quote.create @bob: "moerand for me too"`, viaWebhook, qp, body, err, "job", filter.CommandRand, "")
 
 	d := s.x.SeedDM(xfake.DM{SenderID: alice.UserID, RecipientID: bot.UserID, Text: "moerand"})
-	body, err := s.x.DMPayload(d, alice)
-	if err != nil {
-		return nil, err
-	}
-	evs = append(evs, &event{name: `DM from @alice: "moerand"`, payload: body, want: "job", command: filter.CommandRand,
-		kind: dmReply, userID: alice.UserID, jobID: filter.JobID(filter.KindDM, d.EventID)})
+	dmBody, err := s.x.DMReceivedEvent(d, alice)
+	add(&event{name: `dm.received from @alice: "moerand"`, via: viaStream, payload: dmBody, want: "job",
+		command: filter.CommandRand, kind: dmReply, userID: alice.UserID, jobID: filter.JobID(filter.KindDM, d.EventID)}, err)
+	add(&event{name: "the same DM again by webhook (X retry)", via: viaWebhook, payload: dmBody, want: "duplicate"}, nil)
 
-	if err := add(mention(bob, at+"hello there", "not_a_command", "", "")); err != nil {
-		return nil, err
+	mention(bob, at+"hello there", viaWebhook, "not_a_command", "", "")
+
+	chat := s.x.SeedDM(xfake.DM{SenderID: bob.UserID, RecipientID: bot.UserID, Text: "moerand"})
+	body, err = s.x.ChatReceivedEvent(chat, bob)
+	add(&event{name: "chat.received (XChat, end-to-end encrypted)", via: viaStream, payload: body,
+		want: string(filter.ReasonEncrypted)}, err)
+
+	ap := s.x.SeedPost(xfake.Post{AuthorID: bob.UserID, Text: at + "moerand"})
+	body, err = s.x.MentionPayload(ap, bob)
+	post(`legacy tweet_create_events @bob: "moerand"`, viaWebhookAAA, ap, body, err, "job", filter.CommandRand, "")
+
+	mention(alice, at+"moemess while the stream was down", viaStreamGap, "job", filter.CommandMess,
+		"while the stream was down")
+
+	fp := s.x.SeedPost(xfake.Post{AuthorID: bob.UserID, Text: at + "moerand (forged)"})
+	body, err = s.x.MentionEvent(fp, bob)
+	post("forged POST (wrong signature)", viaForged, fp, body, err, DecisionRejected, "", "")
+	if firstErr != nil {
+		return nil, firstErr
 	}
-	for _, f := range []struct{ fixture, name, want string }{
-		{"retweet_of_command", "retweet of a command", "retweet"},
-		{"bot_echo_tweet", "the bot's own reply, echoed", "own_event"},
-		{"favorite", "like of the bot's reply", DecisionNone},
-	} {
-		evs = append(evs, &event{name: f.name, payload: eventstest.Fixture(f.fixture), want: f.want})
-	}
-	forged, err := mention(bob, at+"moerand (forged)", DecisionRejected, "", "")
-	if err != nil {
-		return nil, err
-	}
-	forged.name, forged.forged, forged.kind = "forged POST (wrong signature)", true, noReply
-	evs = append(evs, forged)
 	for i, e := range evs {
 		e.row = i
 	}
 	return evs, nil
+}
+
+// deliver hands e to the bot the way e.via says and returns the webhook's
+// HTTP status (200 for stream deliveries).
+func (s *scenario) deliver(ctx context.Context, e *event) (int, error) {
+	switch e.via {
+	case viaForged:
+		return s.postForged(ctx, e.payload)
+	case viaWebhookAAA:
+		return s.x.Deliver(ctx, e.payload)
+	case viaStream:
+		if err := s.waitStream(ctx); err != nil {
+			return 0, err
+		}
+		if s.x.DeliverStream(e.payload) == 0 {
+			return 0, errors.New("no stream connection open")
+		}
+		return http.StatusOK, nil
+	case viaStreamGap:
+		// X is unreachable for a moment and the connection drops: the
+		// event goes out while nobody listens, and the consumer's
+		// reconnect asks for backfill_minutes.
+		s.x.Outage(time.Hour)
+		if _, err := s.x.InjectStreamFault(xfake.StreamFault{Kind: xfake.StreamDrop}); err != nil {
+			s.x.EndOutage()
+			return 0, err
+		}
+		for s.streamReady() && ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+		n := s.x.DeliverStream(e.payload)
+		s.x.EndOutage()
+		if n != 0 {
+			return 0, errors.New("the stream was still connected during the gap")
+		}
+		return http.StatusOK, s.waitStream(ctx)
+	default:
+		pub, err := s.x.PublishEvent(ctx, e.payload)
+		if err == nil && len(pub.WebhookIDs) == 0 {
+			err = fmt.Errorf("no webhook is subscribed to %s", pub.EventType)
+		}
+		return pub.Status, err
+	}
+}
+
+// waitStream waits until the stream consumer is connected.
+func (s *scenario) waitStream(ctx context.Context) error {
+	for !s.streamReady() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the stream did not connect: %w", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// decision waits for the filter's verdict on the delivery just made: at
+// once for the webhook (it answered after deciding), up to a few seconds
+// for the stream, whose consumer works on its own.
+//
+// A backfill re-sends the stream's recent events besides the missed one;
+// they are dropped as duplicates (or skipped again), so the row shows the
+// missed event's decision and the progress line the rest.
+func (s *scenario) decision(ctx context.Context, e *event, before map[string]float64) string {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		after := counters(s.reg, "moetron_webhook_decisions_total", "reason")
+		d := diff(before, after)
+		if e.via == viaStreamGap {
+			if after[e.want] > before[e.want] {
+				s.progress("backfill after the gap re-sent earlier events too: %s", d)
+				return e.want
+			}
+		} else if d != "" || e.via != viaStream {
+			return d
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return d
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func (s *scenario) run(ctx context.Context, res *Result) error {
@@ -157,23 +281,15 @@ func (s *scenario) run(ctx context.Context, res *Result) error {
 	res.Rows = make([]Row, len(evs))
 	start := time.Now()
 	for i, e := range evs {
-		res.Rows[i] = Row{Event: e.name, Command: e.command}
+		res.Rows[i] = Row{Event: e.name, Via: e.via.String(), Command: e.command}
 		before := counters(s.reg, "moetron_webhook_decisions_total", "reason")
-		var status int
-		switch {
-		case e.forged:
-			status, err = s.postForged(ctx, e.payload)
-		case e.duplicate:
-			status, err = s.x.DeliverDuplicate(ctx)
-		default:
-			status, err = s.x.Deliver(ctx, e.payload)
-		}
+		status, err := s.deliver(ctx, e)
 		if err != nil {
 			return fmt.Errorf("demo: delivering %s: %w", e.name, err)
 		}
-		decision := diff(before, counters(s.reg, "moetron_webhook_decisions_total", "reason"))
+		decision := s.decision(ctx, e, before)
 		switch {
-		case status == http.StatusForbidden && e.forged:
+		case status == http.StatusForbidden && e.via == viaForged:
 			decision = DecisionRejected
 		case status != http.StatusOK:
 			problem("%s: the webhook answered %d", e.name, status)
@@ -184,7 +300,7 @@ func (s *scenario) run(ctx context.Context, res *Result) error {
 		if decision != e.want {
 			problem("%s: decision %q, want %q", e.name, decision, e.want)
 		}
-		s.progress("delivered %-45s -> %d %s", e.name, status, decision)
+		s.progress("delivered %-50s %-18s -> %d %s", e.name, e.via, status, decision)
 	}
 	res.Timings.Deliver = time.Since(start)
 
@@ -329,7 +445,7 @@ func (s *scenario) checkExtra(evs []*event, problem func(string, ...any)) {
 		}
 	}
 	for _, p := range s.x.Posts() {
-		if p.AuthorID != bot {
+		if p.AuthorID != bot || (p.ID == s.botPostID && s.botPostID != "") {
 			continue
 		}
 		if !want[filter.JobID(filter.KindTweet, p.InReplyToTweetID)] {
