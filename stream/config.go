@@ -27,6 +27,7 @@ const (
 	DefaultMinBackoff    = time.Second
 	DefaultMaxBackoff    = 64 * time.Second
 	DefaultRateLimitWait = 60 * time.Second
+	DefaultConcurrency   = 16
 	// MaxRateLimitWait caps the doubling wait after 429s that say nothing
 	// about when to come back (X's rate-limit window is 15 minutes).
 	MaxRateLimitWait = 16 * time.Minute
@@ -54,8 +55,15 @@ type Config struct {
 	// BearerToken is the app-only token (X_BEARER_TOKEN). Required; a
 	// secret that never appears in logs or errors.
 	BearerToken string
-	// Handle receives every event, in order; intake.Handle fits. Required.
+	// Handle receives every event; intake.Handle fits. Required. With
+	// Concurrency above 1 it is called from several goroutines at once and
+	// events may be handled out of stream order.
 	Handle Handler
+	// Concurrency is how many events are handed to Handle at once while
+	// the stream is read on, so that a durable Handle (a fsynced enqueue)
+	// can commit several together. Zero means DefaultConcurrency; 1 keeps
+	// the stream's order.
+	Concurrency int
 	// HTTPClient makes the stream requests. Nil means NewHTTPClient(). A
 	// client of your own should speak HTTP/1.1, not ask for compression and
 	// have no overall Timeout (which would cut the stream).
@@ -148,6 +156,9 @@ func (c Config) withDefaults() Config {
 	if c.RateLimitWait == 0 {
 		c.RateLimitWait = DefaultRateLimitWait
 	}
+	if c.Concurrency == 0 {
+		c.Concurrency = DefaultConcurrency
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -180,8 +191,8 @@ func (c Config) validate() error {
 	if c.MaxBackoff < c.MinBackoff {
 		bad = append(bad, "MaxBackoff is below MinBackoff")
 	}
-	if c.MaxLineBytes < 0 {
-		bad = append(bad, "MaxLineBytes must not be negative")
+	if c.MaxLineBytes < 0 || c.Concurrency < 0 {
+		bad = append(bad, "MaxLineBytes and Concurrency must not be negative")
 	}
 	if c.BackfillMinutes < 0 || c.BackfillMinutes > MaxBackfillMinutes {
 		bad = append(bad, fmt.Sprintf("BackfillMinutes %d is not within 0..%d", c.BackfillMinutes, MaxBackfillMinutes))

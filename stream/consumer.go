@@ -28,6 +28,9 @@ type Consumer struct {
 	url     string
 	running atomic.Bool
 
+	slots    chan struct{}  // one per Handle call in flight
+	inflight sync.WaitGroup // Handle calls in flight
+
 	mu         sync.Mutex
 	connected  bool
 	since      time.Time
@@ -76,6 +79,7 @@ func New(cfg Config) (*Consumer, error) {
 	}
 	return &Consumer{
 		cfg:        cfg,
+		slots:      make(chan struct{}, cfg.Concurrency),
 		url:        strings.TrimRight(cfg.BaseURL, "/") + Path,
 		skipped:    map[string]uint64{},
 		noBackfill: cfg.NoBackfill,
@@ -121,6 +125,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer c.running.Store(false)
+	defer c.inflight.Wait() // every event read is stored (or given up at ctx's end) before Run returns
 	fails, rateFails := 0, 0
 	for attempt := 0; ; attempt++ {
 		if ctx.Err() != nil {
@@ -381,8 +386,27 @@ func (c *Consumer) line(ctx context.Context, line []byte) error {
 		c.cfg.Logger.Warn("stream: skipped a line that is not an activity envelope", "kinds", p.Kinds())
 		return nil
 	}
-	c.deliver(ctx, p, raw)
+	c.dispatch(ctx, p, raw)
 	return nil
+}
+
+// dispatch hands an event to deliver: in this goroutine with Concurrency
+// 1, else in a new one once a slot is free (reading waits meanwhile, so a
+// slow Handle slows the stream down instead of piling events up).
+func (c *Consumer) dispatch(ctx context.Context, p *events.Payload, raw []byte) {
+	if c.cfg.Concurrency == 1 {
+		c.deliver(ctx, p, raw)
+		return
+	}
+	c.slots <- struct{}{}
+	c.inflight.Add(1)
+	go func() {
+		defer func() {
+			<-c.slots
+			c.inflight.Done()
+		}()
+		c.deliver(ctx, p, raw)
+	}()
 }
 
 // errorLine returns the StreamError of an {"errors":[...]} line without

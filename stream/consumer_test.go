@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/moetron/moetron/events"
 	"github.com/moetron/moetron/xfake"
 )
 
@@ -390,7 +391,9 @@ func TestHandleFailuresRetrySameEvent(t *testing.T) {
 		}
 		return nil
 	}}
-	c := newConsumer(t, testConfig(x.URL(), rec.Handle))
+	cfg := testConfig(x.URL(), rec.Handle)
+	cfg.Concurrency = 1 // the stream's order
+	c := newConsumer(t, cfg)
 	running(t, c)
 	eventually(t, "connected", connected(c))
 	x.DeliverStream(envelope(5))
@@ -455,6 +458,7 @@ func TestChaos(t *testing.T) {
 	rec := &recorder{}
 	cfg := testConfig(x.URL(), rec.Handle)
 	cfg.StallTimeout = 250 * time.Millisecond
+	cfg.Concurrency = 8
 	c := newConsumer(t, cfg)
 	running(t, c)
 	eventually(t, "connected", connected(c))
@@ -504,4 +508,47 @@ func TestChaos(t *testing.T) {
 	assert.Len(t, seen, 50)
 	assert.GreaterOrEqual(t, c.Status().Reconnects, 10)
 	t.Logf("faults=%d reconnects=%d deliveries=%d distinct=%d", faults, c.Status().Reconnects, len(rec.ids()), len(seen))
+}
+
+// With Concurrency above 1 several events are in Handle at once (so that
+// a durable store can commit them together), no more than Concurrency, and
+// Run returns only after the calls in flight have returned.
+func TestConcurrentHandle(t *testing.T) {
+	x := startFake(t, xfake.StreamOptions{})
+	release := make(chan struct{})
+	var in, peak atomic.Int32
+	var done atomic.Int32
+	cfg := testConfig(x.URL(), func(ctx context.Context, p *events.Payload, raw []byte) error {
+		n := in.Add(1)
+		for {
+			old := peak.Load()
+			if n <= old || peak.CompareAndSwap(old, n) {
+				break
+			}
+		}
+		<-release
+		in.Add(-1)
+		done.Add(1)
+		return nil
+	})
+	cfg.Concurrency = 4
+	c := newConsumer(t, cfg)
+	stop := running(t, c)
+	eventually(t, "connected", connected(c))
+	for i := range 6 {
+		x.DeliverStream(envelope(100 + i))
+	}
+	eventually(t, "four in flight", func() bool { return in.Load() == 4 })
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	select {
+	case <-stopped:
+		t.Fatal("Run returned with Handle calls in flight")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	require.NoError(t, <-stopped)
+	assert.Equal(t, int32(4), peak.Load(), "never more than Concurrency at once")
+	assert.Equal(t, done.Load(), int32(c.Status().Taken))
+	assert.GreaterOrEqual(t, done.Load(), int32(4))
 }

@@ -20,10 +20,14 @@
 //
 // An event counts as taken only once Handle returned nil. If Handle fails
 // (queue and spool both down), the consumer calls it again with the same
-// event, backing off, until it succeeds or Run's context ends; it reads no
-// further line meanwhile and never drops the event silently. The call in
-// flight when the context ends gets a context that is not canceled, so a
-// store in progress completes. Events may arrive twice (backfill, X's own
+// event, backing off, until it succeeds or Run's context ends; it never
+// drops the event silently. Up to Concurrency events (16) are in Handle at
+// once while the stream is read on, so that a durable store commits several
+// together (SQLite's group commit); when every slot is taken, reading waits,
+// so a failing store stops the stream instead of piling events up. With
+// Concurrency 1, events are handled in stream order, one at a time. The
+// calls in flight when the context ends get a context that is not
+// canceled, so a store in progress completes, and Run returns after them. Events may arrive twice (backfill, X's own
 // retries, webhook and stream both on): the filter's duplicate suppression
 // handles that downstream.
 //

@@ -75,6 +75,7 @@ func startFake(t *testing.T, opts xfake.StreamOptions) *xfake.Server {
 func testConfig(base string, h Handler) Config {
 	return Config{
 		BaseURL: base, BearerToken: xfake.DefaultBearerToken, Handle: h,
+		Concurrency:  1, // the tests check the stream's order; TestConcurrentHandle and TestChaos do not
 		StallTimeout: 400 * time.Millisecond, MinBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond,
 	}
 }

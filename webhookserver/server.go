@@ -75,7 +75,8 @@ type Options struct {
 	// Stream tunes the stream consumer of Delivery stream or both (stall
 	// timeout, backoff, line cap, backfill, its own HTTPClient, ...). Its
 	// BaseURL, BearerToken, Handle, Metrics and Logger are set by the
-	// server. Nil means stream's defaults.
+	// server. Nil means stream's defaults, plus InitialBackfillMinutes
+	// stream.MaxBackfillMinutes (a restart asks for the last minutes again).
 	Stream *stream.Config
 	// Logger; nil means no logging.
 	Logger *slog.Logger
@@ -187,7 +188,11 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 		h = eh
 	}
 	if cfg.Stream() {
-		var sc stream.Config
+		// By default a start asks for the last minutes again: events that
+		// were read but not yet stored when the previous process died come
+		// back, and the duplicates among them are dropped by the queue's
+		// dedup key and the worker's ledger.
+		sc := stream.Config{InitialBackfillMinutes: stream.MaxBackfillMinutes}
 		if opts.Stream != nil {
 			sc = *opts.Stream
 		}
