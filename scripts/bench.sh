@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's benchmark command (make bench). It runs
 #   1. go run ./bench/ingest      webhook ingest vs a bare HMAC handler
-#   2. go run ./bench/queuebench  queue backends (an Azure row on Azurite)
-#   3. the Go benchmarks of crc, events, filter, imagegen, queue and worker
+#   2. go run ./bench/delivery    XAA events by stream vs by webhook into SQLite
+#   3. go run ./bench/queuebench  queue backends (an Azure row on Azurite)
+#   4. the Go benchmarks of crc, events, filter, imagegen, queue and worker
 # and prints their results as one report: the two programs' tables as they
 # print them, then one table of the Go benchmarks (package, benchmark,
 # ns/op, B/op, allocs/op and any custom metrics). Speeds are only compared
@@ -13,7 +14,8 @@
 # 3s) is each ingest phase and INGEST_ROUNDS (default 3) how many times the
 # bare and webhook phases alternate; QUEUEBENCH_ARGS (default "-n 1000 -rounds 3")
 # go to queuebench, whose own default (4000 messages, 3 rounds) takes over
-# ten minutes with the Azurite row. The whole run takes a few minutes.
+# ten minutes with the Azurite row; DELIVERY_ARGS (default "-n 4000 -rounds 3")
+# go to bench/delivery. The whole run takes a few minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +23,7 @@ BENCHTIME=${BENCHTIME:-500ms}
 INGEST_D=${INGEST_D:-3s}
 INGEST_ROUNDS=${INGEST_ROUNDS:-3}
 QUEUEBENCH_ARGS=${QUEUEBENCH_ARGS:--n 1000 -rounds 3}
+DELIVERY_ARGS=${DELIVERY_ARGS:--n 4000 -rounds 3}
 
 if [ -z "${ORT_LIB:-}" ] && [ -f scripts/ort-lib.sh ]; then
   ORT_LIB=$(bash scripts/ort-lib.sh)
@@ -54,6 +57,11 @@ echo "bench: ingest (go run ./bench/ingest -d $INGEST_D -rounds $INGEST_ROUNDS)"
 go run ./bench/ingest -d "$INGEST_D" -rounds "$INGEST_ROUNDS" >"$out/ingest.txt" 2>"$out/ingest.err" || {
   status=1; echo "bench: bench/ingest failed:" >&2; cat "$out/ingest.err" >&2; }
 
+echo "bench: delivery paths (go run ./bench/delivery $DELIVERY_ARGS)" >&2
+# shellcheck disable=SC2086
+go run ./bench/delivery $DELIVERY_ARGS >"$out/delivery.txt" 2>"$out/delivery.err" || {
+  status=1; echo "bench: bench/delivery failed:" >&2; cat "$out/delivery.err" >&2; }
+
 echo "bench: queue backends (go run ./bench/queuebench $QUEUEBENCH_ARGS)" >&2
 # shellcheck disable=SC2086
 go run ./bench/queuebench $QUEUEBENCH_ARGS >"$out/queue.txt" 2>"$out/queue.err" || {
@@ -69,6 +77,9 @@ echo "== moetron benchmarks ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(go en
 echo
 echo "-- webhook ingest (bench/ingest)"
 cat "$out/ingest.txt"
+echo
+echo "-- X Activity API delivery: stream vs webhook (bench/delivery $DELIVERY_ARGS)"
+cat "$out/delivery.txt"
 echo
 echo "-- queue backends (bench/queuebench $QUEUEBENCH_ARGS)"
 cat "$out/queue.txt"
