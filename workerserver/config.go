@@ -3,9 +3,9 @@ package workerserver
 import (
 	"cmp"
 	"errors"
-	"net"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
