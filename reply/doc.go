@@ -24,6 +24,10 @@
 //   - ReplyWithImage, DMWithImage: check text and image, upload
 //     (tweet_image or dm_image), then post. Two requests on the happy path.
 //   - FindReply, FindDM: read-back (see below).
+//   - Me: GET /2/users/me, the account the credentials belong to; a
+//     worker calls it at start-up to check its tokens (ErrUnauthorized
+//     when they are wrong or revoked) and the account (User.ID against
+//     BOT_USER_ID).
 //   - Text renders the reply template (DefaultTemplate: "@alice Here's your
 //     generated image! (seed 12345, #a1b2c3)"). The seed and RequestID make
 //     every reply text distinct, which matters: X refuses a post whose text

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"golang.org/x/text/unicode/norm"
 )
 
 func TestWeightedLength(t *testing.T) {
@@ -60,12 +61,13 @@ func TestCheckPostTextLimit(t *testing.T) {
 }
 
 func FuzzWeightedLength(f *testing.F) {
-	for _, s := range []string{"", "abc", "👨\u200d👩", "https://x.com/", "🇯🇵1\u20e3"} {
+	for _, s := range []string{"", "abc", "👨\u200d👩", "https://x.com/", "🇯🇵1\u20e3", "a.co", "☝\ufe0e🏽", "x.com/(a(b))?q=1!"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		// Every code point weighs at most 2, and every URL (23) holds a dot.
 		n := WeightedLength(s)
-		if n < 0 || n > 3*len(s) {
+		if n < 0 || n > 2*len(norm.NFC.String(s))+URLWeight*strings.Count(s, ".") {
 			t.Fatalf("WeightedLength(%q) = %d", s, n)
 		}
 	})

@@ -1,9 +1,11 @@
 package workerserver
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -51,10 +53,26 @@ const (
 	DefaultFormat       = imagegen.FormatPNG
 	DefaultDrainTimeout = queue.DefaultDrainTimeout
 	DefaultVisibility   = queue.DefaultVisibility
+	// DefaultMetricsAddr is where the health and metrics endpoints listen
+	// when METRICS_ADDR is not set: loopback only, so that a probe or a
+	// scraper on the machine reaches them and nothing else does.
+	DefaultMetricsAddr = "127.0.0.1:9091"
 )
 
-// ErrConfig is wrapped by every error of Config.Validate.
-var ErrConfig = errors.New("workerserver: invalid configuration")
+// MetricsOff is the METRICS_ADDR value that turns the listener off.
+const MetricsOff = "off"
+
+// Errors of New.
+var (
+	// ErrConfig is wrapped by every error of Config.Validate.
+	ErrConfig = errors.New("workerserver: invalid configuration")
+	// ErrCredentials means X refused the OAuth 1.0a credentials at
+	// start-up (GET /2/users/me answered 401 or 403).
+	ErrCredentials = errors.New("workerserver: X refused the OAuth 1.0a credentials")
+	// ErrWrongAccount means the OAuth 1.0a tokens are valid but belong to
+	// another account than BOT_USER_ID.
+	ErrWrongAccount = errors.New("workerserver: the OAuth 1.0a tokens are not the bot's")
+)
 
 // Config is the configuration of a worker server. The zero value of every
 // field means its default; BotUserID and the four OAuth 1.0a values are
@@ -90,9 +108,11 @@ type Config struct {
 	CUDAPlugin string
 	// Device is auto, cpu or cuda (DEVICE). Empty means DefaultDevice.
 	Device string
-	// MetricsAddr, if set, is where Run serves /metrics, /healthz and
-	// /readyz (METRICS_ADDR). Empty means no listener: mount Handler
-	// yourself if you want the endpoints.
+	// MetricsAddr is where Run serves /metrics, /healthz and /readyz
+	// (METRICS_ADDR, host:port). FromLookup sets DefaultMetricsAddr when
+	// the variable is unset; MetricsOff turns the listener off. Empty (a
+	// Config built in code) also means no listener: mount Handler yourself
+	// if you want the endpoints, or set an address.
 	MetricsAddr string
 
 	// Concurrency is the most jobs handled at once (WORKER_CONCURRENCY).
@@ -147,7 +167,7 @@ func FromLookup(getenv func(string) string) Config {
 		ORTLib:            getenv(EnvORTLib),
 		CUDAPlugin:        getenv(EnvCUDAPlugin),
 		Device:            getenv(EnvDevice),
-		MetricsAddr:       getenv(EnvMetricsAddr),
+		MetricsAddr:       cmp.Or(getenv(EnvMetricsAddr), DefaultMetricsAddr),
 		Format:            getenv(EnvImageFormat),
 		Ledger:            getenv(EnvLedger),
 	}
@@ -194,7 +214,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	s(&c.ORTLib, EnvORTLib, "ONNX Runtime library (default "+imagegen.DefaultLibraryPath()+")")
 	s(&c.CUDAPlugin, EnvCUDAPlugin, "CUDA plugin execution provider library")
 	s(&c.Device, EnvDevice, "auto, cpu or cuda (default "+DefaultDevice+")")
-	s(&c.MetricsAddr, EnvMetricsAddr, "address serving /metrics, /healthz and /readyz (default: none)")
+	s(&c.MetricsAddr, EnvMetricsAddr, "address serving /metrics, /healthz and /readyz, or \""+MetricsOff+"\" (default "+DefaultMetricsAddr+")")
 	s(&c.Format, EnvImageFormat, "image format sent to X: png or jpeg (default png)")
 	s(&c.Ledger, EnvLedger, "job ledger file, or \"mem\" (default: beside the SQLite queue, else in $XDG_STATE_HOME/moetron)")
 	fs.IntVar(&c.Concurrency, envflag.Name(EnvConcurrency), c.Concurrency, "jobs handled at once (default: the generator's batch size)")
@@ -285,6 +305,11 @@ func (c Config) Validate() error {
 	}
 	if c.Concurrency < 0 {
 		p.Bad("%s %d is negative", EnvConcurrency, c.Concurrency)
+	}
+	if a := c.MetricsAddr; a != "" && a != MetricsOff {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			p.Bad("%s %q is not host:port (such as %s or :9091) or %s", EnvMetricsAddr, a, DefaultMetricsAddr, MetricsOff)
+		}
 	}
 	if c.MaxDequeue < 0 {
 		p.Bad("%s %d is negative", EnvMaxDequeue, c.MaxDequeue)

@@ -122,3 +122,23 @@ func TestFlagsOverrideEnvironment(t *testing.T) {
 	assert.Equal(t, "mem", cfg.Queue.Backend)
 	assert.Equal(t, env["X_CONSUMER_SECRET"], cfg.ConsumerSecret)
 }
+
+func TestMetricsAddrIsOnByDefault(t *testing.T) {
+	cfg := workerserver.FromLookup(lookup(validEnv()))
+	require.NoError(t, cfg.Validate())
+	assert.Equal(t, "127.0.0.1:9091", cfg.MetricsAddr, "health endpoints on loopback unless METRICS_ADDR says otherwise")
+
+	env := validEnv()
+	env["METRICS_ADDR"] = "off"
+	cfg = workerserver.FromLookup(lookup(env))
+	require.NoError(t, cfg.Validate())
+	assert.Equal(t, workerserver.MetricsOff, cfg.MetricsAddr)
+
+	env["METRICS_ADDR"] = "9091"
+	err := workerserver.FromLookup(lookup(env)).Validate()
+	require.ErrorIs(t, err, workerserver.ErrConfig)
+	assert.Contains(t, err.Error(), `METRICS_ADDR "9091" is not host:port`)
+
+	env["METRICS_ADDR"] = ":9091"
+	assert.NoError(t, workerserver.FromLookup(lookup(env)).Validate())
+}

@@ -16,12 +16,15 @@
 // set or unset. The rest have defaults:
 //
 //	X_API_BASE            https://api.x.com
-//	QUEUE_*, AZURE_...    queueopen's (SQLite ./moetron-queue.db)
+//	QUEUE_*, AZURE_...    queueopen's (SQLite $XDG_STATE_HOME/moetron/queue.db,
+//	                      else ~/.local/state/moetron/queue.db)
 //	MODEL_PATH            the bundled model
 //	ORT_LIB               imagegen.DefaultLibraryPath(), where make ort puts it
 //	ORT_CUDA_PLUGIN       none: CUDA the classic way
 //	DEVICE                auto (CUDA when it loads, else CPU)
-//	METRICS_ADDR          none: no listener (Handler still serves)
+//	METRICS_ADDR          127.0.0.1:9091 (loopback); "off": no listener
+//	                      (Handler still serves). A Config built in code
+//	                      with MetricsAddr empty has no listener either.
 //	WORKER_CONCURRENCY    the generator's batch size
 //	WORKER_DRAIN_TIMEOUT  30s
 //	WORKER_VISIBILITY     10m (the lease, renewed while a job runs)
@@ -33,9 +36,36 @@
 // # Endpoints
 //
 //	GET /healthz   200 while the process lives
-//	GET /readyz    200 while Run consumes and the queue answers a Len within
-//	               ReadyTimeout, else 503
+//	GET /readyz    200 while Run consumes, X accepts the OAuth tokens and the
+//	               queue answers a Len within ReadyTimeout, else 503
 //	GET /metrics   Prometheus
+//
+// The listener is on by default (METRICS_ADDR unset means
+// DefaultMetricsAddr, loopback only) because orchestrators probe /healthz
+// and /readyz; expose it wider with METRICS_ADDR=:9091 or turn it off with
+// METRICS_ADDR=off.
+//
+// # OAuth credentials
+//
+// New checks the tokens with GET /2/users/me (OAuth 1.0a user context)
+// before it returns: a 401 or 403 is ErrCredentials and an id other than
+// BOT_USER_ID is ErrWrongAccount, each naming the settings to fix and
+// never a value. When X cannot be reached within
+// Options.CredentialCheckTimeout (network failure, 5xx; the reply client
+// retries them), New logs a warning and starts anyway: an outage of X
+// must not turn into a crash loop, and the check below catches bad tokens
+// once X answers.
+//
+// A 401 while working is not the job's fault: the job goes back to the
+// queue as a deferral (queue.RetryAfter, which does not count toward
+// WORKER_MAX_DEQUEUE, so revoked tokens never fill the poison queue), the
+// consumer stops taking jobs (its Receive waits), /readyz answers 503
+// "paused", and GET /2/users/me is asked again with backoff
+// (Options.AuthRecheck, doubling up to MaxAuthRecheck). When it passes,
+// consumption resumes by itself. Metrics: moetron_worker_auth_paused (1
+// while paused), moetron_worker_auth_refused_total (jobs that met a 401)
+// and moetron_worker_auth_checks_total{result} (ok, unauthorized,
+// wrong_account, unreachable).
 //
 // The metrics are worker.Metrics (moetron_worker_*: jobs by outcome,
 // generation and reply latency), ConsumerMetrics (moetron_consumer_*:
@@ -47,8 +77,10 @@
 // # Lifecycle
 //
 // New builds everything and fails early: a missing ONNX Runtime library, a
-// model that does not load or a queue that cannot be opened is an error of
-// New, not of Run. Run serves METRICS_ADDR (an http.Server with the
+// model that does not load, a queue that cannot be opened or OAuth tokens X
+// refuses is an error of New, not of Run. Run logs the absolute path of
+// the SQLite queue file (QueuePath) with its start line, so that an
+// operator sees at once whether the webhook and the worker share a queue. Run serves METRICS_ADDR (an http.Server with the
 // timeouts of the constants) and consumes until its context ends; then it
 // stops taking jobs, lets those in flight finish for up to DrainTimeout,
 // releases the rest to the queue (Run's error then wraps

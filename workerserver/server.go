@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,6 +71,14 @@ type Options struct {
 	// Logger receives the server's and its components' records; nil
 	// discards them.
 	Logger *slog.Logger
+	// CredentialCheckTimeout bounds New's check of the OAuth tokens (GET
+	// /2/users/me). Zero means DefaultCredentialCheckTimeout; negative
+	// skips the check (tests, offline demos).
+	CredentialCheckTimeout time.Duration
+	// AuthRecheck is the first wait before the tokens are checked again
+	// after a 401 paused consumption; it doubles up to MaxAuthRecheck.
+	// Zero means DefaultAuthRecheck.
+	AuthRecheck time.Duration
 }
 
 // Server is the worker half of the bot: a queue.Consumer running a
@@ -85,6 +94,7 @@ type Server struct {
 	ownGen   bool                // the server loaded gen and closes it
 	wmet     *worker.Metrics     // job outcomes and latencies
 	cmet     *ConsumerMetrics    // the consumer's hooks
+	gate     *authGate           // pauses consumption while X refuses the tokens
 	consumer *queue.Consumer     // runs the worker
 	mux      *http.ServeMux      // /metrics, /healthz, /readyz
 	conc     int                 // the consumer's concurrency
@@ -168,6 +178,11 @@ func (s *Server) build(ctx context.Context, opts *Options) error {
 	}
 	s.wmet = worker.NewMetrics(s.reg)
 	s.cmet = NewConsumerMetrics(s.reg)
+	first := opts.AuthRecheck
+	if first <= 0 {
+		first = DefaultAuthRecheck
+	}
+	s.gate = newAuthGate(client, cfg.BotUserID, s.log.With("component", "auth"), newAuthMetrics(s.reg), first)
 	w, err := worker.New(worker.Config{
 		Generator: s.gen, Replier: client, BotUserID: cfg.BotUserID, Format: imagegen.Format(cfg.Format),
 		Metrics: s.wmet, Logger: s.log.With("component", "worker"), Ledger: ledger,
@@ -198,7 +213,7 @@ func (s *Server) build(ctx context.Context, opts *Options) error {
 		s.conc = s.gen.MaxBatch()
 	}
 	ccfg.Concurrency, ccfg.BatchSize = s.conc, min(s.conc, queue.MaxReceive)
-	if s.consumer, err = queue.NewConsumer(s.q, w, ccfg); err != nil {
+	if s.consumer, err = queue.NewConsumer(gatedQueue{Queue: s.q, gate: s.gate}, authHandler{next: w, gate: s.gate}, ccfg); err != nil {
 		return fmt.Errorf("workerserver: %w", err)
 	}
 	s.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -212,12 +227,49 @@ func (s *Server) build(ctx context.Context, opts *Options) error {
 		io.WriteString(w, "ok\n")
 	})
 	s.mux.HandleFunc("GET /readyz", s.ready)
-	return nil
+	return s.checkAtStart(ctx, client, opts.CredentialCheckTimeout)
+}
+
+// checkAtStart checks the OAuth tokens with GET /2/users/me: refused
+// credentials (401, 403) or another account than BOT_USER_ID are New's
+// error, since every job would fail with them. If X cannot be reached
+// within timeout (network, 5xx; the reply client retries those), the
+// worker starts anyway with a warning: an outage of X must not become a
+// crash loop, and a 401 later pauses consumption instead of failing jobs.
+func (s *Server) checkAtStart(ctx context.Context, client *reply.Client, timeout time.Duration) error {
+	if timeout < 0 {
+		return nil
+	}
+	if timeout == 0 {
+		timeout = DefaultCredentialCheckTimeout
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	result, err := checkCredentials(cctx, client, s.cfg.BotUserID)
+	s.gate.met.checks.WithLabelValues(result).Inc()
+	switch result {
+	case CheckOK:
+		s.log.Info("OAuth credentials checked: they are the bot's", "bot_user_id", s.cfg.BotUserID)
+		return nil
+	case CheckUnreachable:
+		if ctx.Err() != nil {
+			return fmt.Errorf("workerserver: %w", ctx.Err())
+		}
+		s.log.Warn("could not reach X to check the OAuth credentials; starting anyway "+
+			"(a 401 while working pauses consumption)", "err", err)
+		return nil
+	}
+	return err
 }
 
 // ready answers 200 while the consumer runs and the queue answers.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if s.gate.Paused() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "paused: X refused the OAuth credentials (401); jobs wait on the queue\n")
+		return
+	}
 	if !s.running.Load() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, "not consuming\n")
@@ -238,7 +290,8 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Config() Config { return s.cfg }
 
 // Handler serves /metrics, /healthz (200 while the process lives) and
-// /readyz (200 while Run consumes and the queue answers, else 503).
+// /readyz (200 while Run consumes, X accepts the tokens and the queue
+// answers, else 503).
 func (s *Server) Handler() http.Handler { return s.mux }
 
 // Registry returns the registry the metrics are served from.
@@ -253,6 +306,23 @@ func (s *Server) ConsumerMetrics() *ConsumerMetrics { return s.cmet }
 // Queue returns the job queue.
 func (s *Server) Queue() queue.Queue { return s.q }
 
+// Paused reports whether job consumption is paused because X refused the
+// OAuth credentials (a 401); it resumes by itself once GET /2/users/me
+// passes again.
+func (s *Server) Paused() bool { return s.gate.Paused() }
+
+// QueuePath returns the absolute path of the SQLite queue file the server
+// opened, or "" for another backend or an Options.Queue.
+func (s *Server) QueuePath() string {
+	if s.opened == nil || s.opened.Env.Backend != queueopen.BackendSQLite {
+		return ""
+	}
+	if p, err := filepath.Abs(s.opened.Env.Path); err == nil {
+		return p
+	}
+	return s.opened.Env.Path
+}
+
 // Device returns the device the generator runs on ("cpu" or "cuda").
 func (s *Server) Device() string { return s.gen.Device() }
 
@@ -266,17 +336,18 @@ func (s *Server) InFlight() int { return s.consumer.InFlight() }
 // same-process webhook enqueued a job (webhookserver.Options.Notify).
 func (s *Server) Wake() { s.consumer.Wake() }
 
-// Listen opens the listener on Config.MetricsAddr, if set, so that Addr
+// Listen opens the listener on Config.MetricsAddr, unless it is empty or
+// MetricsOff, so that Addr
 // reports the real address (useful with port 0) before Run. Run calls it.
 func (s *Server) Listen() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.listened || s.cfg.MetricsAddr == "" {
+	if s.listened || s.cfg.MetricsAddr == "" || s.cfg.MetricsAddr == MetricsOff {
 		return nil
 	}
 	ln, err := net.Listen("tcp", s.cfg.MetricsAddr)
 	if err != nil {
-		return fmt.Errorf("workerserver: listen on %s: %w", s.cfg.MetricsAddr, err)
+		return fmt.Errorf("workerserver: listen on %s (%s; %q disables the listener): %w", s.cfg.MetricsAddr, EnvMetricsAddr, MetricsOff, err)
 	}
 	s.ln, s.listened = ln, true
 	return nil
@@ -332,11 +403,20 @@ func (s *Server) Run(ctx context.Context) error {
 		close(served)
 	}
 
-	s.log.Info("worker started", "config", s.cfg.String(), "device", s.gen.Device(),
-		"concurrency", s.conc, "max_batch", s.gen.MaxBatch())
+	attrs := []any{"config", s.cfg.String(), "device", s.gen.Device(), "concurrency", s.conc, "max_batch", s.gen.MaxBatch()}
+	if p := s.QueuePath(); p != "" {
+		attrs = append(attrs, "queue_path", p)
+	}
+	if a := s.Addr(); a != nil {
+		attrs = append(attrs, "health_addr", a.String())
+	}
+	s.log.Info("worker started", attrs...)
+	s.gate.start(cctx)
 	s.running.Store(true)
 	err := s.consumer.Run(cctx)
 	s.running.Store(false)
+	stop()
+	s.gate.stop()
 	if errors.Is(err, queue.ErrDrainTimeout) {
 		s.log.Warn("drain deadline passed; unfinished jobs were released to the queue")
 	} else if err == nil {

@@ -89,6 +89,12 @@ func newMemQueue(t *testing.T, name string) *mem.Queue {
 
 func newRig(t *testing.T, edit func(*workerserver.Config)) *rig {
 	t.Helper()
+	return newRigWith(t, edit, nil)
+}
+
+// newRigWith is newRig with Options edited too (the queues are the rig's).
+func newRigWith(t *testing.T, edit func(*workerserver.Config), editOpts func(*workerserver.Options)) *rig {
+	t.Helper()
 	lib := needORT(t)
 	r := &rig{t: t, x: xfake.Start(t, xfake.Config{})}
 	r.q = &switchQueue{Queue: newMemQueue(t, "jobs")}
@@ -98,15 +104,20 @@ func newRig(t *testing.T, edit func(*workerserver.Config)) *rig {
 		BotUserID: xc.BotUserID, ConsumerKey: xc.ConsumerKey, ConsumerSecret: xc.ConsumerSecret,
 		AccessToken: xc.AccessToken, AccessTokenSecret: xc.AccessTokenSecret,
 		APIBase: r.x.URL(), ORTLib: lib, Device: imagegen.DeviceCPU, Concurrency: 2,
+		Ledger: filepath.Join(t.TempDir(), "ledger.db"), // never the user's state directory
 	}
 	if edit != nil {
 		edit(&cfg)
 	}
-	var err error
-	r.srv, err = workerserver.New(context.Background(), cfg, &workerserver.Options{
+	opts := &workerserver.Options{
 		Queue: r.q, Poison: r.poison,
 		MinPollInterval: 5 * time.Millisecond, MaxPollInterval: 20 * time.Millisecond,
-	})
+	}
+	if editOpts != nil {
+		editOpts(opts)
+	}
+	var err error
+	r.srv, err = workerserver.New(context.Background(), cfg, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { r.srv.Close() })
 	return r
@@ -309,6 +320,7 @@ func TestOpensAndClosesItsOwnQueue(t *testing.T) {
 		AccessToken: xc.AccessToken, AccessTokenSecret: xc.AccessTokenSecret, APIBase: x.URL(), ORTLib: lib,
 		Device: imagegen.DeviceCPU, Concurrency: 1, Queue: queueOnDisk(path),
 	}, nil)
+	assert.Equal(t, path, srv.QueuePath())
 	require.NoError(t, err)
 	assert.Equal(t, "cpu", srv.Device())
 	assert.Equal(t, 1, srv.Concurrency())

@@ -2,38 +2,22 @@ package xfake
 
 import (
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/moetron/moetron/reply"
 )
 
 // MaxPostWeight is the limit on a post's weighted length.
 const MaxPostWeight = 280
 
-var urlPattern = regexp.MustCompile(`(?i)\bhttps?://[^\s]+`)
-
-// WeightedLength approximates X's weighted character count (twitter-text
-// v3): each URL counts 23; code points 0-4351, 8192-8205, 8208-8223 and
-// 8242-8247 count 1; every other code point (CJK, emoji, ...) counts 2.
-// Unlike X it does not NFC-normalise or treat emoji sequences as one.
-func WeightedLength(text string) int {
-	n := 0
-	rest := urlPattern.ReplaceAllStringFunc(text, func(string) string {
-		n += 23
-		return ""
-	})
-	for _, r := range rest {
-		switch {
-		case r <= 4351, r >= 8192 && r <= 8205, r >= 8208 && r <= 8223, r >= 8242 && r <= 8247:
-			n++
-		default:
-			n += 2
-		}
-	}
-	return n
-}
+// WeightedLength is X's weighted character count of a post's text, the
+// rule of twitter-text's parseTweet: reply.WeightedLength, so that the fake
+// and the client never disagree (both are tested against twitter-text's
+// own answers in reply/testdata).
+func WeightedLength(text string) int { return reply.WeightedLength(text) }
 
 func (s *Server) createPost(c *call) {
 	var req struct {

@@ -41,6 +41,11 @@ const (
 	EndpointActivityBulkDelete = "DELETE /2/activity/subscriptions"
 )
 
+// User endpoints (see users.go).
+const (
+	EndpointUsersMe = "GET /2/users/me"
+)
+
 // route is one served endpoint: who may call it and its 15-minute budget
 // (X's 2026 per-user, or per-app for app-only routes, limits).
 type route struct {
@@ -75,6 +80,7 @@ var routeTable = []route{
 	{EndpointActivityDelete, authEither, 500, (*Server).activityDelete},
 	{EndpointActivityBulkDelete, authEither, 500, (*Server).activityBulkDelete},
 	{EndpointActivityStream, authNone, 450, (*Server).activityStream}, // checks its own auth (stream.go)
+	{EndpointUsersMe, authUser, 75, (*Server).me},
 	{EndpointOther, authNone, 900, (*Server).notFound},
 }
 

@@ -1,6 +1,14 @@
 // Command worker takes jobs off the queue, generates an image for each and
 // answers on X. It also serves /healthz, /readyz and /metrics on
-// METRICS_ADDR when that is set.
+// METRICS_ADDR (default 127.0.0.1:9091, loopback only; METRICS_ADDR=off
+// turns the listener off).
+//
+// Before taking jobs it checks the OAuth tokens with GET /2/users/me and
+// exits 1 if X refuses them or they belong to another account than
+// BOT_USER_ID; if X cannot be reached it starts anyway with a warning. A
+// 401 later pauses consumption (jobs stay on the queue, /readyz answers
+// 503) until the tokens pass again. The SQLite queue's absolute path is
+// printed at start: the webhook must print the same one.
 //
 // Configuration comes from the environment (the names of the project's
 // design) or the matching flags; run with -h for the list. The least it
@@ -63,6 +71,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if a := srv.Addr(); a != nil {
 		fmt.Fprintf(stdout, "worker: /metrics, /healthz, /readyz on %s\n", a)
+	}
+	if p := srv.QueuePath(); p != "" {
+		fmt.Fprintf(stdout, "worker: SQLite queue %s\n", p)
 	}
 	fmt.Fprintf(stdout, "worker: consuming on %s with %d at once\n", srv.Device(), srv.Concurrency())
 	err = srv.Run(ctx)

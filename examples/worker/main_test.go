@@ -83,3 +83,28 @@ func TestServesUntilCancelled(t *testing.T) {
 		t.Fatal("run did not return after cancel")
 	}
 }
+
+func TestHelpShowsTheHealthDefaultAndNoSecret(t *testing.T) {
+	t.Setenv("X_CONSUMER_SECRET", "secret-value-from-env")
+	var out strings.Builder
+	fsOut := captureStderr(t, func() {
+		require.NoError(t, run(context.Background(), []string{"-h"}, &out))
+	})
+	assert.Contains(t, fsOut, "127.0.0.1:9091")
+	assert.NotContains(t, fsOut, "secret-value-from-env")
+}
+
+// captureStderr returns what f writes to os.Stderr (where -h goes).
+func captureStderr(t *testing.T, f func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	old := os.Stderr
+	os.Stderr = w
+	done := make(chan string)
+	go func() { b, _ := io.ReadAll(r); done <- string(b) }()
+	f()
+	os.Stderr = old
+	w.Close()
+	return <-done
+}

@@ -5,7 +5,9 @@
 //
 //	QUEUE_BACKEND                    sqlite (default), azure or mem
 //	QUEUE_NAME                       the queue's name (default moetron)
-//	QUEUE_PATH                       the SQLite file (default ./moetron-queue.db)
+//	QUEUE_PATH                       the SQLite file (default
+//	                                 $XDG_STATE_HOME/moetron/queue.db, else
+//	                                 ~/.local/state/moetron/queue.db)
 //	AZURE_STORAGE_CONNECTION_STRING  for azure; also UseDevelopmentStorage=true
 //
 // Env holds them; FromEnv reads them from the environment and Env.Flags binds
@@ -13,6 +15,11 @@
 // given on the command line wins). Open validates the settings, opens the
 // backend, creates the queue if it does not exist and returns a Queue with
 // the PoisonFactory a queue.Consumer needs and a Close function.
+//
+// The default QUEUE_PATH is absolute (DefaultPath, see DefaultPathFor): a
+// relative default would give a webhook and a worker started from different
+// directories two different queues, and nothing would ever be answered.
+// Open creates the default file's directory (mode 0700) if it is missing.
 //
 // Each backend is what its package documents: sqlite is one file shared by
 // the webhook and the worker on one machine; azure lets workers on many

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -28,8 +29,38 @@ const (
 const (
 	DefaultBackend = BackendSQLite
 	DefaultName    = "moetron"
-	DefaultPath    = "./moetron-queue.db"
 )
+
+// DefaultPath is the SQLite queue file used when QUEUE_PATH is empty:
+// DefaultPathFor(os.Getenv), worked out once when the program starts. It is
+// absolute, so that a webhook and a worker started from different working
+// directories (systemd units, containers) share one queue.
+var DefaultPath = DefaultPathFor(os.Getenv)
+
+// DefaultPathFor is the default SQLite queue file for the environment read
+// through getenv: $XDG_STATE_HOME/moetron/queue.db, else
+// ~/.local/state/moetron/queue.db (the XDG default), the same directory the
+// webhook's spool uses. A relative XDG_STATE_HOME is ignored, as the XDG
+// specification asks. Without a home directory it falls back to the system
+// temporary directory.
+func DefaultPathFor(getenv func(string) string) string {
+	const dir, file = "moetron", "queue.db"
+	if d := getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, dir, file)
+	}
+	home := getenv("HOME")
+	if home == "" || !filepath.IsAbs(home) {
+		if h, err := os.UserHomeDir(); err == nil && filepath.IsAbs(h) {
+			home = h
+		} else {
+			home = ""
+		}
+	}
+	if home != "" {
+		return filepath.Join(home, ".local", "state", dir, file)
+	}
+	return filepath.Join(os.TempDir(), dir, file)
+}
 
 // Environment variable names.
 const (
@@ -192,6 +223,11 @@ func Open(ctx context.Context, e Env, opts *Options) (*Opened, error) {
 	o := &Opened{Env: e}
 	switch e.Backend {
 	case BackendSQLite:
+		if e.Path == DefaultPath { // the state directory may not exist yet
+			if err := os.MkdirAll(filepath.Dir(e.Path), 0o700); err != nil {
+				return nil, fmt.Errorf("queueopen: creating the directory of the default queue file (set %s to choose another): %w", EnvPath, err)
+			}
+		}
 		st, err := sqlite.Open(e.Path, &sqlite.Options{Logger: opts.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("queueopen: opening SQLite queue file %s: %w", e.Path, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -119,4 +120,36 @@ func TestOpenSQLiteBadPath(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), path)
 	assert.False(t, errors.Is(err, queueopen.ErrConfig))
+}
+
+func TestDefaultPathIsAbsoluteUnderTheStateDirectory(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	assert.Equal(t, filepath.Join("/srv/state", "moetron", "queue.db"),
+		queueopen.DefaultPathFor(env(map[string]string{"XDG_STATE_HOME": "/srv/state", "HOME": "/home/bot"})))
+	assert.Equal(t, filepath.Join("/home/bot", ".local", "state", "moetron", "queue.db"),
+		queueopen.DefaultPathFor(env(map[string]string{"HOME": "/home/bot"})))
+	assert.Equal(t, filepath.Join("/home/bot", ".local", "state", "moetron", "queue.db"),
+		queueopen.DefaultPathFor(env(map[string]string{"XDG_STATE_HOME": "state", "HOME": "/home/bot"})),
+		"a relative XDG_STATE_HOME is ignored")
+	assert.True(t, filepath.IsAbs(queueopen.DefaultPathFor(env(nil))), "absolute even without HOME")
+	assert.True(t, filepath.IsAbs(queueopen.DefaultPath), "the default never depends on the working directory")
+	assert.Contains(t, queueopen.Env{}.String(), "path="+queueopen.DefaultPath)
+}
+
+func TestOpenCreatesTheDefaultDirectory(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state")
+	old := queueopen.DefaultPath
+	queueopen.DefaultPath = queueopen.DefaultPathFor(func(k string) string {
+		if k == "XDG_STATE_HOME" {
+			return state
+		}
+		return ""
+	})
+	t.Cleanup(func() { queueopen.DefaultPath = old })
+	o, err := queueopen.Open(context.Background(), queueopen.Env{}, nil)
+	require.NoError(t, err)
+	defer o.Close()
+	assert.Equal(t, filepath.Join(state, "moetron", "queue.db"), o.Env.Path)
+	_, err = os.Stat(o.Env.Path)
+	assert.NoError(t, err)
 }
