@@ -97,7 +97,14 @@
 // DecodePoison gives the body back byte for byte. A body too large to
 // envelope (only possible near the 48 KiB limit with heavy escaping) is
 // copied verbatim and the error is only logged; DecodePoison then reports
-// ErrNotPoisonRecord and still returns the body. Poison messages never
+// ErrNotPoisonRecord and still returns the body. A body that no queue would
+// accept (over 48 KiB or not UTF-8, which only a foreign writer can leave)
+// is poisoned in an envelope with BodyTruncated, BodySize and as much of
+// the body as fits. If the poison queue still refuses the body for its size
+// or encoding (a backend with a tighter limit), a 4 KiB truncated envelope
+// is tried, and when that is refused too the message is deleted with an
+// error log line and ConsumerMetrics.Dropped: such a message never loops.
+// Poison messages never
 // expire. The original is deleted only after the poison copy is durable;
 // if the poison queue cannot be written, the message is released and
 // poisoned on a later arrival.
