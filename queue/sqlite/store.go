@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
@@ -79,6 +80,12 @@ type Options struct {
 	// Now returns the current time; nil means time.Now. Two processes that
 	// share a file must both use the real clock.
 	Now func() time.Time
+	// FileMode is the permission of the database file and of its -wal and
+	// -shm files (SQLite gives those the database file's mode). 0 means
+	// DefaultFileMode (0600). Open creates a new file with it and narrows an
+	// existing file's mode to it; it never widens one. It must include owner
+	// read and write.
+	FileMode fs.FileMode
 }
 
 // Store is one SQLite file holding any number of named queues. It is safe
@@ -112,6 +119,12 @@ func Open(path string, opts *Options) (*Store, error) {
 	if o.BusyTimeout < 0 || o.MaxBatch < 0 {
 		return nil, fmt.Errorf("%w: negative BusyTimeout or MaxBatch", queue.ErrInvalidArgument)
 	}
+	if o.FileMode == 0 {
+		o.FileMode = DefaultFileMode
+	}
+	if o.FileMode&^fs.ModePerm != 0 || o.FileMode&0o600 != 0o600 {
+		return nil, fmt.Errorf("%w: FileMode %v must be permission bits with owner read and write", queue.ErrInvalidArgument, o.FileMode)
+	}
 	if o.BusyTimeout == 0 {
 		o.BusyTimeout = 10 * time.Second
 	}
@@ -123,6 +136,9 @@ func Open(path string, opts *Options) (*Store, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if err := secureFiles(path, o.FileMode, o.Logger); err != nil {
+		return nil, err
 	}
 	dsn := fmt.Sprintf("%s?_pragma=busy_timeout(%d)&_pragma=synchronous(FULL)&_pragma=foreign_keys(ON)",
 		path, o.BusyTimeout.Milliseconds())
