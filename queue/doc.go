@@ -18,6 +18,13 @@
 //   - Receive never blocks: it returns an empty slice when nothing is
 //     visible. Polling is the caller's business (the Consumer does it).
 //   - Order is not guaranteed.
+//   - EnqueueOptions.DedupKey, an opaque key the caller chooses (a job's
+//     idempotency id), makes a second Enqueue with the same key within the
+//     backend's dedup window (DefaultDedupWindow, 24 h) store nothing and
+//     return the first message's id with Message.Duplicate set, even after
+//     the first was deleted. SQLite and mem honour it; Azure cannot and
+//     ignores it (best effort), so it is a guard, not a promise of
+//     exactly-once.
 //
 // Errors are the sentinels of this package (ErrLeaseLost, ErrTooLarge,
 // ErrInvalidBody, ErrQueueNotFound, ErrInvalidArgument, ErrClosed,
