@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: test demo bench lint vet fmt ort azurite clean
+.PHONY: test demo bench lint vet fmt ort azurite vuln clean
 
 ## test: install what the tests need (ONNX Runtime, Azurite), start Azurite, run every test with -race.
 test:
@@ -24,6 +24,10 @@ lint:
 ## ort: fetch the ONNX Runtime shared library into the user cache and print its path.
 ort:
 	@bash scripts/ort-lib.sh
+
+## vuln: govulncheck against golang.org/x/vulndb (via the module proxy), indexed locally, with go.mod's toolchain.
+vuln:
+	@GOTOOLCHAIN=$${GOTOOLCHAIN_VULN:-auto} bash scripts/vuln.sh
 
 clean:
 	rm -rf out/ bin/

@@ -8,6 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/moetron/moetron/crc"
 )
@@ -15,6 +19,26 @@ import (
 // DefaultMaxBodyBytes is the body limit of a Handler whose config leaves
 // MaxBodyBytes at zero.
 const DefaultMaxBodyBytes = 1 << 20
+
+// Defaults for the bound on bodies read before their signature is checked.
+const (
+	// DefaultMaxUnverifiedBytes is the most body-buffer bytes that all
+	// requests not yet verified may hold together when
+	// HandlerConfig.MaxUnverifiedBytes is zero.
+	DefaultMaxUnverifiedBytes = 64 << 20
+	// DefaultUnverifiedWait is how long a request waits for its share of
+	// that budget when HandlerConfig.UnverifiedWait is zero.
+	DefaultUnverifiedWait = time.Second
+)
+
+// initialBodyBuffer caps the buffer a POST gets before any of its bytes
+// arrive, whatever its Content-Length says; it grows, by doubling, only as
+// bytes actually come in.
+const initialBodyBuffer = 64 << 10
+
+// busyRetryAfter is the Retry-After (seconds) of a 503 for a request that
+// could not get its share of the unverified-bytes budget.
+const busyRetryAfter = "1"
 
 // Reasons reported in Outcome.Reason, one per way a request can end.
 const (
@@ -27,6 +51,7 @@ const (
 	ReasonReadFailed       = "read_failed"        // 400: the body could not be read
 	ReasonCRC              = "crc"                // GET answered by the CRC handler (any status)
 	ReasonMethodNotAllowed = "method_not_allowed" // 405
+	ReasonBusy             = "busy"               // 503: no room for another unverified body in time
 )
 
 // Callback receives each verified, decoded delivery. raw is the exact
@@ -51,6 +76,18 @@ type HandlerConfig struct {
 	Secrets []string
 	// MaxBodyBytes caps a POST body; zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxUnverifiedBytes bounds the body-buffer bytes held, all requests
+	// together, by POSTs whose signature has not been verified yet, so that
+	// unauthenticated clients cannot inflate memory. A buffer starts at no
+	// more than 64 KiB whatever the Content-Length says and grows as bytes
+	// arrive; each growth takes its bytes from this budget first, and the
+	// share is given back once the signature is checked. Zero means
+	// DefaultMaxUnverifiedBytes; it must be larger than MaxBodyBytes.
+	MaxUnverifiedBytes int64
+	// UnverifiedWait is how long a POST waits for its share of
+	// MaxUnverifiedBytes before it is answered 503 with Retry-After (reason
+	// ReasonBusy); it never waits longer. Zero means DefaultUnverifiedWait.
+	UnverifiedWait time.Duration
 	// Callback receives every verified delivery. Required.
 	Callback Callback
 	// Logger receives debug lines for rejected requests and an error line
@@ -68,13 +105,16 @@ type HandlerConfig struct {
 // verifies the signature over the raw bytes before parsing (401 when the
 // header is missing or empty, 403 when it is wrong), decodes it (400) and
 // calls the callback (200 on success, 503 on failure). Other methods get
-// 405. The server that mounts it must still set its own read and write
-// timeouts.
+// 405. Bodies not yet verified share a byte budget (MaxUnverifiedBytes); a
+// POST that cannot get its share within UnverifiedWait gets 503 with
+// Retry-After. The server that mounts it must still set its own read and
+// write timeouts (slow clients hold their share until those end them).
 type Handler struct {
-	cfg    HandlerConfig
-	crc    *crc.Handler
-	verify *crc.Verifier
-	log    *slog.Logger
+	cfg        HandlerConfig
+	crc        *crc.Handler
+	verify     *crc.Verifier
+	log        *slog.Logger
+	unverified *budget
 }
 
 // NewHandler validates cfg and returns a Handler.
@@ -88,6 +128,20 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if cfg.MaxUnverifiedBytes < 0 || cfg.UnverifiedWait < 0 {
+		return nil, fmt.Errorf("events: HandlerConfig.MaxUnverifiedBytes (%d) or UnverifiedWait (%v) is negative",
+			cfg.MaxUnverifiedBytes, cfg.UnverifiedWait)
+	}
+	if cfg.MaxUnverifiedBytes == 0 {
+		cfg.MaxUnverifiedBytes = max(DefaultMaxUnverifiedBytes, cfg.MaxBodyBytes+1)
+	}
+	if cfg.MaxUnverifiedBytes <= cfg.MaxBodyBytes {
+		return nil, fmt.Errorf("events: HandlerConfig.MaxUnverifiedBytes (%d) must be larger than MaxBodyBytes (%d)",
+			cfg.MaxUnverifiedBytes, cfg.MaxBodyBytes)
+	}
+	if cfg.UnverifiedWait == 0 {
+		cfg.UnverifiedWait = DefaultUnverifiedWait
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -97,7 +151,8 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 		return nil, fmt.Errorf("events: %w", err)
 	}
 	cfg.Secrets = append([]string(nil), cfg.Secrets...)
-	return &Handler{cfg: cfg, crc: ch, verify: crc.NewVerifier(cfg.Secrets...), log: log}, nil
+	return &Handler{cfg: cfg, crc: ch, verify: crc.NewVerifier(cfg.Secrets...), log: log,
+		unverified: newBudget(cfg.MaxUnverifiedBytes, cfg.UnverifiedWait)}, nil
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -126,18 +181,27 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 			Err: fmt.Errorf("%w: Content-Length %d over %d", crc.ErrBodyTooLarge, r.ContentLength, max)})
 		return
 	}
-	raw, err := readBody(http.MaxBytesReader(w, r.Body, max), r.ContentLength)
+	raw, held, err := readBody(r.Context(), http.MaxBytesReader(w, r.Body, max), r.ContentLength, max, h.unverified)
 	if err != nil {
+		h.unverified.release(held)
 		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		switch {
+		case errors.As(err, &tooLarge):
 			h.fail(w, r, Outcome{Status: http.StatusRequestEntityTooLarge, Reason: ReasonTooLarge,
 				Err: fmt.Errorf("%w: over %d bytes", crc.ErrBodyTooLarge, max)})
-		} else {
+		case errors.Is(err, errBusy):
+			w.Header().Set("Retry-After", busyRetryAfter)
+			h.fail(w, r, Outcome{Status: http.StatusServiceUnavailable, Reason: ReasonBusy, Err: err})
+		default:
 			h.fail(w, r, Outcome{Status: http.StatusBadRequest, Reason: ReasonReadFailed, Err: err})
 		}
 		return
 	}
-	if err := h.verify.Verify(raw, r.Header.Get(crc.SignatureHeader)); err != nil {
+	err = h.verify.Verify(raw, r.Header.Get(crc.SignatureHeader))
+	// Verified or not, the bytes no longer count as unauthenticated: a
+	// rejected body is dropped now, a verified one is X's own.
+	h.unverified.release(held)
+	if err != nil {
 		if h.cfg.OnSignatureFailure != nil {
 			h.cfg.OnSignatureFailure(r, err)
 		}
@@ -165,30 +229,93 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 	h.outcome(r, Outcome{Status: http.StatusOK, Reason: ReasonOK, Kinds: kinds})
 }
 
-// readBody reads r to its end, as io.ReadAll does. When the request says
-// its length (size >= 0, already checked against the cap), the buffer is
-// made that size once, plus the byte that lets the last Read see EOF,
-// rather than grown from 512 bytes by doubling and copying.
-func readBody(r io.Reader, size int64) ([]byte, error) {
-	if size < 0 {
-		return io.ReadAll(r)
+// readBody reads r to its end, as io.ReadAll does, taking every byte of
+// buffer it allocates from b first. The first buffer is the declared size
+// plus the byte that lets the last Read see EOF, but never more than
+// initialBodyBuffer: a Content-Length is only a claim until the bytes come.
+// The buffer then doubles as bytes arrive, up to max+1 (the reader is
+// expected to stop at max). held is what the returned buffer holds of b,
+// also on error; the caller releases it. When b has no room in time (see
+// budget.acquire) the error wraps errBusy.
+func readBody(ctx context.Context, r io.Reader, size, max int64, b *budget) (buf []byte, held int64, err error) {
+	limit := max + 1
+	n := min(limit, initialBodyBuffer)
+	if size >= 0 {
+		n = min(n, size+1)
 	}
-	b := make([]byte, 0, size+1)
+	if err := b.acquire(ctx, n); err != nil {
+		return nil, 0, err
+	}
+	buf, held = make([]byte, 0, n), n
 	for {
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
+		if len(buf) == cap(buf) {
+			grow := min(2*int64(cap(buf)), limit)
+			if grow <= int64(cap(buf)) {
+				grow = 2 * int64(cap(buf)) // only a reader that ignores max gets here
+			}
+			if err := b.acquire(ctx, grow); err != nil {
+				return buf, held, err
+			}
+			next := make([]byte, len(buf), grow)
+			copy(next, buf)
+			b.release(held)
+			buf, held = next, grow
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
 		if err != nil {
 			if err == io.EOF {
 				err = nil
 			}
-			return b, err
+			return buf, held, err
 		}
-		if len(b) == cap(b) {
-			// Longer than it said (only a Reader that ignores the
-			// length can do that): read the rest as io.ReadAll would.
-			rest, err := io.ReadAll(r)
-			return append(b, rest...), err
+	}
+}
+
+// errBusy means a request could not get its share of the unverified-bytes
+// budget in time.
+var errBusy = errors.New("events: too many bytes held by unverified requests")
+
+// budget is a weighted semaphore over body-buffer bytes that also keeps the
+// bytes held now and the most ever held, for tests and diagnostics.
+// golang.org/x/sync/semaphore does the waiting: FIFO, and a waiter whose
+// context ends is removed without leaking its grant.
+type budget struct {
+	sem        *semaphore.Weighted
+	wait       time.Duration
+	held, peak atomic.Int64
+}
+
+func newBudget(n int64, wait time.Duration) *budget {
+	return &budget{sem: semaphore.NewWeighted(n), wait: wait}
+}
+
+// acquire takes n bytes, waiting at most b.wait (each call anew, so a slow
+// but steady body is not refused for being slow) or until ctx ends; the
+// error wraps errBusy.
+func (b *budget) acquire(ctx context.Context, n int64) error {
+	if !b.sem.TryAcquire(n) {
+		wctx, cancel := context.WithTimeout(ctx, b.wait)
+		err := b.sem.Acquire(wctx, n)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("%w: no room for %d bytes within %v: %v", errBusy, n, b.wait, err)
 		}
+	}
+	h := b.held.Add(n)
+	for {
+		p := b.peak.Load()
+		if h <= p || b.peak.CompareAndSwap(p, h) {
+			return nil
+		}
+	}
+}
+
+// release gives back n bytes (n may be 0).
+func (b *budget) release(n int64) {
+	if n > 0 {
+		b.held.Add(-n)
+		b.sem.Release(n)
 	}
 }
 

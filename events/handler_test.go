@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/moetron/moetron/crc"
 	"github.com/moetron/moetron/events"
@@ -191,6 +196,82 @@ func TestNewHandlerValidates(t *testing.T) {
 	assert.ErrorIs(t, err, crc.ErrNoSecret)
 	_, err = events.NewHandler(events.HandlerConfig{Callback: cb, Secrets: []string{"s"}, MaxBodyBytes: -1})
 	assert.ErrorContains(t, err, "negative")
+	_, err = events.NewHandler(events.HandlerConfig{Callback: cb, Secrets: []string{"s"}, MaxUnverifiedBytes: -1})
+	assert.ErrorContains(t, err, "negative")
+	_, err = events.NewHandler(events.HandlerConfig{Callback: cb, Secrets: []string{"s"}, UnverifiedWait: -1})
+	assert.ErrorContains(t, err, "negative")
+	_, err = events.NewHandler(events.HandlerConfig{Callback: cb, Secrets: []string{"s"}, MaxUnverifiedBytes: events.DefaultMaxBodyBytes})
+	assert.ErrorContains(t, err, "larger than MaxBodyBytes")
+	// A body limit above the default budget raises the default budget.
+	_, err = events.NewHandler(events.HandlerConfig{Callback: cb, Secrets: []string{"s"}, MaxBodyBytes: 100 << 20})
+	assert.NoError(t, err)
+}
+
+// headerOnlyBody is the body of a POST whose headers promised a large body
+// that never comes: Read blocks until release is closed.
+type headerOnlyBody struct {
+	reading func()
+	release <-chan struct{}
+	once    sync.Once
+}
+
+func (b *headerOnlyBody) Read(p []byte) (int, error) {
+	b.once.Do(b.reading)
+	<-b.release
+	return 0, io.ErrUnexpectedEOF
+}
+
+// TestHandlerPreAuthHeapBounded replays the audit's attack: many unsigned
+// POSTs that declare a 1 MiB Content-Length and send no body. Before, each
+// one allocated the declared 1 MiB before reading (600 MiB here); now the
+// heap held stays under the unverified budget plus slack, and the requests
+// that find no room are turned away with 503.
+func TestHandlerPreAuthHeapBounded(t *testing.T) {
+	const n = 600
+	const budget = 16 << 20
+	h, err := events.NewHandler(events.HandlerConfig{
+		Secrets:            []string{secret},
+		MaxUnverifiedBytes: budget,
+		UnverifiedWait:     10 * time.Millisecond,
+		Callback:           func(context.Context, *events.Payload, []byte) error { return nil },
+	})
+	require.NoError(t, err)
+	reqs := make([]*http.Request, n)
+	release := make(chan struct{})
+	var reading, finished atomic.Int64
+	for i := range reqs {
+		r := httptest.NewRequest(http.MethodPost, "/webhook", nil)
+		r.Body = io.NopCloser(&headerOnlyBody{reading: func() { reading.Add(1) }, release: release})
+		r.ContentLength = events.DefaultMaxBodyBytes
+		reqs[i] = r
+	}
+	var before, during runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+
+	var wg sync.WaitGroup
+	var busy atomic.Int64
+	for _, r := range reqs {
+		wg.Go(func() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code == http.StatusServiceUnavailable {
+				busy.Add(1)
+			}
+			finished.Add(1)
+		})
+	}
+	require.Eventually(t, func() bool { return reading.Load()+finished.Load() == n },
+		60*time.Second, time.Millisecond)
+	runtime.GC()
+	runtime.ReadMemStats(&during)
+	close(release)
+	wg.Wait()
+
+	grew := int64(during.HeapInuse) - int64(before.HeapInuse)
+	t.Logf("%d header-only POSTs: heap in use grew by %.1f MiB; %d answered 503", n, float64(grew)/(1<<20), busy.Load())
+	assert.Less(t, grew, int64(budget+48<<20), "heap grew by %d bytes", grew)
+	assert.Positive(t, busy.Load())
 }
 
 // fuzzMax is FuzzHandler's body limit: above the largest fixture, small

@@ -421,16 +421,35 @@ func (c *Consumer) poison(base context.Context, d *Delivery, reason string, caus
 		Error:        cause.Error(),
 		Body:         string(m.Body),
 	}
-	body, enveloped := encodePoison(&rec)
-	if !enveloped {
+	body, form := encodePoison(&rec)
+	switch form {
+	case poisonVerbatim:
 		c.log.Warn("poison envelope too large; original body stored verbatim", "id", m.ID, "err", cause)
+	case poisonTruncated:
+		c.log.Warn("message body over the queue limit or not UTF-8; poisoned with a truncated body",
+			"id", m.ID, "body_bytes", len(m.Body), "kept_bytes", len(rec.Body), "err", cause)
 	}
+	// A poison queue that refuses the body for its size or encoding will
+	// refuse it on every later try too: fall back to a small truncated
+	// envelope, and if even that is refused, delete the message with an
+	// error line and the Dropped metric rather than loop on it forever.
+	var refused error
 	err := c.retry(base, "poison", d.leaseUntil, func(ctx context.Context) error {
 		pq, err := c.poisonQueue(ctx)
 		if err != nil {
 			return err
 		}
 		_, err = pq.Enqueue(ctx, body, &EnqueueOptions{TTL: -1})
+		if isRefusal(err) && form != poisonTruncated {
+			c.log.Warn("poison queue refused the message; retrying with a truncated body", "id", m.ID, "err", err)
+			rec.Body = string(m.Body)
+			body, form = truncatePoison(&rec, truncatedPoisonBody), poisonTruncated
+			_, err = pq.Enqueue(ctx, body, &EnqueueOptions{TTL: -1})
+		}
+		if isRefusal(err) {
+			refused = err
+			return nil
+		}
 		if errors.Is(err, ErrQueueNotFound) {
 			c.poisonMu.Lock()
 			c.poisonReady = false
@@ -445,9 +464,23 @@ func (c *Consumer) poison(base context.Context, d *Delivery, reason string, caus
 		c.updateMsg(base, d, vis, "release")
 		return
 	}
+	if refused != nil {
+		c.met.dropped(DropRefused)
+		c.log.Error("poison queue refused the message even truncated; deleted without a poison record",
+			"id", m.ID, "dequeue_count", m.DequeueCount, "body_bytes", len(m.Body), "reason", reason,
+			"err", refused, "cause", cause)
+		c.deleteMsg(base, d)
+		return
+	}
 	c.met.poisoned(reason)
 	c.log.Warn("message poisoned", "id", m.ID, "dequeue_count", m.DequeueCount, "reason", reason, "err", cause)
 	c.deleteMsg(base, d)
+}
+
+// isRefusal reports whether a queue refused a body for what it is (its
+// size or encoding): retrying the same body cannot succeed.
+func isRefusal(err error) bool {
+	return errors.Is(err, ErrTooLarge) || errors.Is(err, ErrInvalidBody)
 }
 
 // poisonQueue opens (once) and creates (until it succeeds) the poison queue.

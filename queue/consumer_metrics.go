@@ -19,6 +19,10 @@ type ConsumerMetrics struct {
 	// Poisoned is called when a message was moved to the poison queue;
 	// reason is one of the Poison* constants.
 	Poisoned func(reason string)
+	// Dropped is called when a message was deleted without a poison record
+	// because the poison queue refused even a truncated envelope; reason is
+	// DropRefused. The message is logged at error level with its id.
+	Dropped func(reason string)
 	// Released is called for each message given back at the drain deadline.
 	Released func()
 	// LeaseRenewed is called after each successful lease renewal.
@@ -62,6 +66,12 @@ func (m *ConsumerMetrics) deferred(d time.Duration) {
 func (m *ConsumerMetrics) poisoned(reason string) {
 	if m != nil && m.Poisoned != nil {
 		m.Poisoned(reason)
+	}
+}
+
+func (m *ConsumerMetrics) dropped(reason string) {
+	if m != nil && m.Dropped != nil {
+		m.Dropped(reason)
 	}
 }
 

@@ -18,6 +18,13 @@
 //   - Receive never blocks: it returns an empty slice when nothing is
 //     visible. Polling is the caller's business (the Consumer does it).
 //   - Order is not guaranteed.
+//   - EnqueueOptions.DedupKey, an opaque key the caller chooses (a job's
+//     idempotency id), makes a second Enqueue with the same key within the
+//     backend's dedup window (DefaultDedupWindow, 24 h) store nothing and
+//     return the first message's id with Message.Duplicate set, even after
+//     the first was deleted. SQLite and mem honour it; Azure cannot and
+//     ignores it (best effort), so it is a guard, not a promise of
+//     exactly-once.
 //
 // Errors are the sentinels of this package (ErrLeaseLost, ErrTooLarge,
 // ErrInvalidBody, ErrQueueNotFound, ErrInvalidArgument, ErrClosed,
@@ -97,7 +104,14 @@
 // DecodePoison gives the body back byte for byte. A body too large to
 // envelope (only possible near the 48 KiB limit with heavy escaping) is
 // copied verbatim and the error is only logged; DecodePoison then reports
-// ErrNotPoisonRecord and still returns the body. Poison messages never
+// ErrNotPoisonRecord and still returns the body. A body that no queue would
+// accept (over 48 KiB or not UTF-8, which only a foreign writer can leave)
+// is poisoned in an envelope with BodyTruncated, BodySize and as much of
+// the body as fits. If the poison queue still refuses the body for its size
+// or encoding (a backend with a tighter limit), a 4 KiB truncated envelope
+// is tried, and when that is refused too the message is deleted with an
+// error log line and ConsumerMetrics.Dropped: such a message never loops.
+// Poison messages never
 // expire. The original is deleted only after the poison copy is durable;
 // if the poison queue cannot be written, the message is released and
 // poisoned on a later arrival.

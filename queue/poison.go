@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -30,6 +31,16 @@ const (
 	PoisonArrived = "dequeue_count_exceeded"
 )
 
+// DropRefused is the reason ConsumerMetrics.Dropped reports when the poison
+// queue refused even a truncated envelope (a backend with a tighter limit
+// than MaxBodySize) and the message was deleted with an error log line
+// instead of looping forever.
+const DropRefused = "poison_refused"
+
+// truncatedPoisonBody is the most body bytes kept when the poison queue
+// refused the first envelope: small enough for any backend.
+const truncatedPoisonBody = 4 << 10
+
 // maxPoisonErrorLen caps the error text kept in a poison envelope.
 const maxPoisonErrorLen = 1024
 
@@ -48,20 +59,94 @@ type PoisonRecord struct {
 	Reason       string    `json:"reason"`
 	// Error is the handler's last error text, cut to 1 KiB.
 	Error string `json:"error"`
-	// Body is the original message body.
+	// Body is the original message body, or its first bytes when
+	// BodyTruncated is set.
 	Body string `json:"body"`
+	// BodyTruncated is set when the original body could not be kept byte
+	// for byte (it was over MaxBodySize or not valid UTF-8, as only a foreign
+	// writer can leave on a queue): Body is then a prefix cut at a rune
+	// boundary, invalid bytes replaced by U+FFFD, and BodySize is the
+	// original length in bytes.
+	BodyTruncated bool `json:"body_truncated,omitempty"`
+	BodySize      int  `json:"body_size,omitempty"`
 }
 
-// encodePoison returns the envelope for rec, or the original body verbatim
-// (and false) when the envelope would exceed MaxBodySize.
-func encodePoison(rec *PoisonRecord) ([]byte, bool) {
+// Forms of a poison message (encodePoison's second result).
+const (
+	poisonEnveloped = iota // a PoisonRecord with the whole body
+	poisonVerbatim         // the original body, byte for byte
+	poisonTruncated        // a PoisonRecord with BodyTruncated set
+)
+
+// encodePoison returns what to write to the poison queue for rec: the
+// envelope when it fits MaxBodySize; else the original body verbatim when
+// that passes CheckBody (the job stays recoverable byte for byte); else an
+// envelope whose body is cut so that the whole passes CheckBody. The result
+// always passes CheckBody, so a poisoning can never be refused for its size
+// by a backend that keeps the shared limits.
+func encodePoison(rec *PoisonRecord) ([]byte, int) {
 	rec.Version = 1
 	rec.Error = truncateUTF8(rec.Error, maxPoisonErrorLen)
+	if !utf8.ValidString(rec.Body) {
+		// JSON would replace the invalid bytes silently: say so.
+		rec.BodyTruncated, rec.BodySize = true, len(rec.Body)
+		rec.Body = strings.ToValidUTF8(rec.Body, "\uFFFD")
+		if b, ok := marshalPoison(rec); ok {
+			return b, poisonTruncated
+		}
+		return truncatePoison(rec, MaxBodySize), poisonTruncated
+	}
+	if b, ok := marshalPoison(rec); ok {
+		return b, poisonEnveloped
+	}
+	if CheckBody([]byte(rec.Body)) == nil {
+		return []byte(rec.Body), poisonVerbatim
+	}
+	return truncatePoison(rec, MaxBodySize), poisonTruncated
+}
+
+// truncatePoison marks rec truncated and keeps the longest prefix of its body
+// (at a rune boundary) whose envelope is at most limit bytes.
+func truncatePoison(rec *PoisonRecord, limit int) []byte {
+	body := rec.Body
+	if !rec.BodyTruncated {
+		rec.BodyTruncated, rec.BodySize = true, len(body)
+	}
+	rec.Body = ""
+	best, ok := marshalPoisonLimit(rec, limit)
+	if !ok {
+		// Only the error text could be too long, and it is cut to 1 KiB.
+		rec.Error = ""
+		best, _ = marshalPoisonLimit(rec, limit)
+	}
+	// Binary search over the prefix length: escaping makes the envelope's
+	// size grow with the prefix, but not by a fixed factor.
+	lo, hi := 0, min(len(body), limit)
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		rec.Body = truncateUTF8(body, mid)
+		if b, ok := marshalPoisonLimit(rec, limit); ok {
+			best, lo = b, mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	rec.Body = truncateUTF8(body, lo)
+	return best
+}
+
+// marshalPoison encodes rec without HTML escaping and reports whether the
+// result fits MaxBodySize.
+func marshalPoison(rec *PoisonRecord) ([]byte, bool) {
+	return marshalPoisonLimit(rec, MaxBodySize)
+}
+
+func marshalPoisonLimit(rec *PoisonRecord, limit int) ([]byte, bool) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(rec); err != nil || buf.Len()-1 > MaxBodySize {
-		return []byte(rec.Body), false
+	if err := enc.Encode(rec); err != nil || buf.Len()-1 > limit {
+		return nil, false
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), true
 }

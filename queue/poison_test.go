@@ -19,7 +19,7 @@ func TestPoisonEnvelopeRoundTrip(t *testing.T) {
 		Reason:     PoisonMaxDequeue, Error: "boom", Body: body,
 	}
 	enc, ok := encodePoison(&rec)
-	require.True(t, ok)
+	require.Equal(t, poisonEnveloped, ok)
 	assert.True(t, utf8.Valid(enc))
 	assert.NoError(t, CheckBody(enc))
 	assert.Contains(t, string(enc), `"moetron_poison":1`)
@@ -34,7 +34,7 @@ func TestPoisonEnvelopeLimits(t *testing.T) {
 	// Long errors are cut at a rune boundary.
 	rec := PoisonRecord{Error: strings.Repeat("é", 2000), Body: "x"}
 	enc, ok := encodePoison(&rec)
-	require.True(t, ok)
+	require.Equal(t, poisonEnveloped, ok)
 	got, err := DecodePoison(enc)
 	require.NoError(t, err)
 	assert.LessOrEqual(t, len(got.Error), maxPoisonErrorLen)
@@ -45,7 +45,7 @@ func TestPoisonEnvelopeLimits(t *testing.T) {
 	big := strings.Repeat(`"`, MaxBodySize)
 	rec = PoisonRecord{Error: "boom", Body: big}
 	enc, ok = encodePoison(&rec)
-	assert.False(t, ok)
+	assert.Equal(t, poisonVerbatim, ok)
 	assert.Equal(t, big, string(enc))
 	got, err = DecodePoison(enc)
 	require.ErrorIs(t, err, ErrNotPoisonRecord)
@@ -54,7 +54,7 @@ func TestPoisonEnvelopeLimits(t *testing.T) {
 	// The largest body that fits enveloped still passes CheckBody.
 	rec = PoisonRecord{Body: strings.Repeat("a", MaxBodySize-300)}
 	enc, ok = encodePoison(&rec)
-	require.True(t, ok)
+	require.Equal(t, poisonEnveloped, ok)
 	assert.NoError(t, CheckBody(enc))
 }
 
@@ -62,4 +62,24 @@ func TestTruncateUTF8(t *testing.T) {
 	assert.Equal(t, "ab", truncateUTF8("ab", 5))
 	assert.Equal(t, "a", truncateUTF8("aé", 2))
 	assert.Equal(t, "aé", truncateUTF8("aéb", 3))
+}
+
+func TestPoisonEnvelopeTruncatesOversizeBody(t *testing.T) {
+	for _, body := range []string{
+		strings.Repeat("a", MaxBodySize+1),
+		strings.Repeat("\x01é", MaxBodySize), // escapes to 6 bytes per control byte
+		"ok\xffok",                           // fits, but not UTF-8
+	} {
+		rec := PoisonRecord{Reason: PoisonPermanent, Error: strings.Repeat("e", 5000), Body: body}
+		enc, form := encodePoison(&rec)
+		require.Equal(t, poisonTruncated, form)
+		require.NoError(t, CheckBody(enc))
+		got, err := DecodePoison(enc)
+		require.NoError(t, err)
+		assert.True(t, got.BodyTruncated)
+		assert.Equal(t, len(body), got.BodySize)
+		assert.Equal(t, PoisonPermanent, got.Reason)
+		assert.NotEmpty(t, got.Error)
+		assert.NotEmpty(t, got.Body)
+	}
 }

@@ -67,6 +67,11 @@ type Message struct {
 	Receipt string
 	// NextVisible is when the message becomes visible again.
 	NextVisible time.Time
+	// Duplicate is set in the Message returned by an Enqueue whose DedupKey
+	// matched an earlier message within the dedup window: nothing was
+	// stored, ID is the earlier message's id, and Receipt is empty (the
+	// earlier message's lease is not the caller's).
+	Duplicate bool
 }
 
 // EnqueueOptions are per-call options of Enqueue. The zero value means:
@@ -77,6 +82,17 @@ type EnqueueOptions struct {
 	// TTL is how long the message lives. 0 means DefaultTTL; a negative
 	// value means it never expires.
 	TTL time.Duration
+	// DedupKey, when not empty, makes the message unique by this key on this
+	// queue for the backend's dedup window (DefaultDedupWindow unless the
+	// backend's options say otherwise), counted from the first Enqueue with
+	// the key, whether that message is still queued or was already deleted:
+	// a second Enqueue with the same key within the window stores nothing,
+	// returns nil and a Message with the first message's ID and Duplicate
+	// set. The queue gives the key no meaning; a caller passes what makes
+	// two messages "the same job" (a job's idempotency id). At most
+	// MaxDedupKeyLen bytes. Backends that cannot honour it (Azure) ignore it;
+	// see their package docs.
+	DedupKey string
 }
 
 // Limits shared by all backends (they are Azure Storage Queue's).
@@ -91,6 +107,11 @@ const (
 	MaxVisibility = 7 * 24 * time.Hour
 	// DefaultTTL is the time-to-live of a message enqueued without one.
 	DefaultTTL = 7 * 24 * time.Hour
+	// DefaultDedupWindow is how long a DedupKey is remembered by backends
+	// that honour it, unless configured otherwise.
+	DefaultDedupWindow = 24 * time.Hour
+	// MaxDedupKeyLen is the longest DedupKey in bytes.
+	MaxDedupKeyLen = 256
 )
 
 // Errors returned by Queue implementations. Test with errors.Is.
@@ -168,6 +189,9 @@ func EnqueueArgs(body []byte, opts *EnqueueOptions) (delay, ttl time.Duration, e
 		delay = opts.Delay
 		if opts.TTL != 0 {
 			ttl = opts.TTL
+		}
+		if len(opts.DedupKey) > MaxDedupKeyLen {
+			return 0, 0, fmt.Errorf("%w: DedupKey of %d bytes, limit %d", ErrInvalidArgument, len(opts.DedupKey), MaxDedupKeyLen)
 		}
 	}
 	if delay < 0 || delay > MaxVisibility {

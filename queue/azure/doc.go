@@ -33,6 +33,11 @@
 //     queue.ErrTooLarge, QueueNotFound to queue.ErrQueueNotFound, 5xx and
 //     transport failures to queue.ErrUnavailable. 409 on Create means the
 //     queue exists and is not an error.
+//   - EnqueueOptions.DedupKey is ignored (after its length check): Azure
+//     Storage Queue has no unique key or conditional enqueue, and a side
+//     table would need a second service and a transaction across the two.
+//     Deduplication on Azure is best effort: the caller's duplicate filter
+//     and the worker's idempotency ledger catch what the queue lets through.
 //
 // Tests run against Azurite (npm package azurite), which `make test` installs
 // and starts; see scripts/azurite.sh.

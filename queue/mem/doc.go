@@ -28,4 +28,9 @@
 // that the queue is open. The queue name follows Azure's rules (3 to 63
 // lowercase letters, digits and single hyphens, starting and ending with a
 // letter or digit), so a name that works here works on every backend.
+//
+// EnqueueOptions.DedupKey is honoured as on SQLite: a key is remembered for
+// Options.DedupWindow (24 h by default) from the Enqueue that stored its
+// message, also after that message is deleted; expired keys are swept at
+// most once a minute by Enqueue.
 package mem

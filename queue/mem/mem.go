@@ -23,6 +23,9 @@ type Options struct {
 	// Rand is the source of message ids and receipts. nil means crypto/rand.
 	// A reader that fails makes the calls that need it fail.
 	Rand io.Reader
+	// DedupWindow is how long an EnqueueOptions.DedupKey is remembered.
+	// 0 means queue.DefaultDedupWindow.
+	DedupWindow time.Duration
 }
 
 // Queue is an in-memory queue. It is safe for concurrent use.
@@ -36,6 +39,16 @@ type Queue struct {
 	byID   map[string]*entry
 	order  entryHeap // every live entry, by visibleAt then seq
 	seq    uint64
+
+	dedupWindow time.Duration
+	dedup       map[string]dedupEntry // by DedupKey
+	dedupSwept  time.Time             // last sweep of expired keys
+}
+
+// dedupEntry remembers the message a DedupKey named, until expires.
+type dedupEntry struct {
+	id      string
+	expires time.Time
 }
 
 type entry struct {
@@ -60,8 +73,15 @@ func New(name string, opts *Options) (*Queue, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
-	q := &Queue{name: name, now: time.Now, rand: rand.Reader, byID: make(map[string]*entry)}
+	q := &Queue{name: name, now: time.Now, rand: rand.Reader, byID: make(map[string]*entry),
+		dedupWindow: queue.DefaultDedupWindow, dedup: make(map[string]dedupEntry)}
 	if opts != nil {
+		if opts.DedupWindow < 0 {
+			return nil, fmt.Errorf("%w: negative DedupWindow", queue.ErrInvalidArgument)
+		}
+		if opts.DedupWindow > 0 {
+			q.dedupWindow = opts.DedupWindow
+		}
 		if opts.Now != nil {
 			q.now = opts.Now
 		}
@@ -86,6 +106,7 @@ func (q *Queue) Close() error {
 	q.closed = true
 	q.byID = nil
 	q.order = nil
+	q.dedup = nil
 	return nil
 }
 
@@ -123,6 +144,17 @@ func (q *Queue) Enqueue(ctx context.Context, body []byte, opts *queue.EnqueueOpt
 		return nil, err
 	}
 	defer q.mu.Unlock()
+	now := q.now()
+	key := ""
+	if opts != nil {
+		key = opts.DedupKey
+	}
+	if key != "" {
+		q.sweepDedupLocked(now)
+		if d, ok := q.dedup[key]; ok && now.Before(d.expires) {
+			return &queue.Message{ID: d.id, Duplicate: true}, nil
+		}
+	}
 	id, err := q.token()
 	if err != nil {
 		return nil, err
@@ -131,7 +163,9 @@ func (q *Queue) Enqueue(ctx context.Context, body []byte, opts *queue.EnqueueOpt
 	if err != nil {
 		return nil, err
 	}
-	now := q.now()
+	if key != "" {
+		q.dedup[key] = dedupEntry{id: id, expires: now.Add(q.dedupWindow)}
+	}
 	e := &entry{
 		id:         id,
 		body:       append([]byte{}, body...),
@@ -149,6 +183,20 @@ func (q *Queue) Enqueue(ctx context.Context, body []byte, opts *queue.EnqueueOpt
 	m := e.message()
 	m.Body = nil
 	return m, nil
+}
+
+// sweepDedupLocked forgets expired dedup keys, at most once a minute, so
+// the map holds about one window's worth of keys.
+func (q *Queue) sweepDedupLocked(now time.Time) {
+	if d := now.Sub(q.dedupSwept); d >= 0 && d < time.Minute {
+		return
+	}
+	q.dedupSwept = now
+	for k, d := range q.dedup {
+		if !now.Before(d.expires) {
+			delete(q.dedup, k)
+		}
+	}
 }
 
 // Receive takes up to max visible messages and hides them for visibility.

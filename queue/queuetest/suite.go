@@ -39,6 +39,13 @@ type Options struct {
 	// the Azure backend does in its Text encoding. The suite then checks
 	// that refusal instead of a round trip for such bodies.
 	XMLText bool
+	// NoDedup says the backend ignores EnqueueOptions.DedupKey (Azure); the
+	// dedup case is then skipped.
+	NoDedup bool
+	// DedupWindow is the dedup window the Factory's queues were configured
+	// with; 0 means queue.DefaultDedupWindow. In real time the expiry part of
+	// the dedup case runs only when it is at most 5 s.
+	DedupWindow time.Duration
 }
 
 // Run runs the conformance suite against the queues newQueue makes.
@@ -169,6 +176,78 @@ var cases = []testCase{
 	{"BodiesRoundTrip", testBodiesRoundTrip},
 	{"InvalidArguments", testInvalidArgs},
 	{"Len", testLen},
+	{"DedupKey", testDedupKey},
+}
+
+func testDedupKey(e *env) {
+	_, err := e.q.Enqueue(e.ctx, []byte("x"), &queue.EnqueueOptions{DedupKey: strings.Repeat("k", queue.MaxDedupKeyLen+1)})
+	require.ErrorIs(e, err, queue.ErrInvalidArgument, "a DedupKey over MaxDedupKeyLen")
+	if e.opts.NoDedup {
+		e.Skip("the backend ignores DedupKey")
+	}
+	key := func(k string) *queue.EnqueueOptions { return &queue.EnqueueOptions{DedupKey: k} }
+	first := e.enqueue("first", key("tweet:1"))
+	assert.False(e, first.Duplicate)
+	assert.NotEmpty(e, first.Receipt)
+	again := e.enqueue("second", key("tweet:1"))
+	assert.True(e, again.Duplicate, "same key within the window")
+	assert.Equal(e, first.ID, again.ID, "a duplicate returns the first message's id")
+	assert.Empty(e, again.Receipt, "a duplicate must not hand out the first message's lease")
+	assert.Equal(e, 1, e.length())
+	other := e.enqueue("other", key("dm:1"))
+	assert.False(e, other.Duplicate)
+	assert.NotEqual(e, first.ID, other.ID)
+	e.enqueue("no key", nil)
+	e.enqueue("no key", nil)
+	assert.Equal(e, 4, e.length(), "messages without a key are never deduplicated")
+
+	// Still a duplicate once the first was received and deleted: it was
+	// answered.
+	for _, m := range e.receive(queue.MaxReceive, time.Minute) {
+		if m.ID == first.ID {
+			assert.Equal(e, "first", string(m.Body), "the duplicate must not replace the body")
+		}
+		require.NoError(e, e.q.Delete(e.ctx, m.ID, m.Receipt))
+	}
+	assert.True(e, e.enqueue("third", key("tweet:1")).Duplicate, "deleted, but within the window")
+	assert.Equal(e, 0, e.length())
+
+	// Concurrent Enqueues of one key store exactly one message.
+	const n = 8
+	ids := make(chan *queue.Message, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			m, err := e.q.Enqueue(e.ctx, []byte("race"), key("tweet:2"))
+			assert.NoError(e, err)
+			ids <- m
+		})
+	}
+	wg.Wait()
+	close(ids)
+	stored := 0
+	for m := range ids {
+		if m == nil {
+			continue
+		}
+		if !m.Duplicate {
+			stored++
+		}
+	}
+	assert.Equal(e, 1, stored, "concurrent Enqueues with one key")
+	assert.Equal(e, 1, e.length())
+
+	window := e.opts.DedupWindow
+	if window == 0 {
+		window = queue.DefaultDedupWindow
+	}
+	if e.clk == nil && window > 5*time.Second {
+		return
+	}
+	e.wait(window)
+	after := e.enqueue("after the window", key("tweet:1"))
+	assert.False(e, after.Duplicate, "the key is forgotten after the window")
+	assert.NotEqual(e, first.ID, after.ID)
 }
 
 func testNeedsCreate(e *env) {

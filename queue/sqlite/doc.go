@@ -55,4 +55,27 @@
 // another application (ErrNotQueueDB) and one with a schema version it does
 // not know (ErrSchemaVersion), and changes nothing in those files. Disk-full
 // errors wrap ErrFull; unwritable files and directories wrap ErrReadOnly.
+//
+// # Deduplication
+//
+// EnqueueOptions.DedupKey is honoured: the dedup table maps (queue, key) to
+// the message first stored with the key until Options.DedupWindow (24 h by
+// default) has passed, also after that message was deleted, so a second
+// Enqueue with the key in that window stores nothing and returns the first
+// message's id with Message.Duplicate set. The look-up and the insert run in
+// the writer's transaction, so concurrent Enqueues (in one group commit or
+// from several processes) store one message. Expired keys are purged with
+// expired messages, by Receive. The table was added within schema version 1
+// (Open creates it when missing; older code ignores it).
+//
+// # File permissions
+//
+// Rows hold DM text, user ids and names, so the file is owner-only: Open
+// creates it 0600 itself before SQLite sees it (SQLite would create it 0644,
+// and gives its -wal and -shm files the database file's mode), and narrows
+// an existing file's, -wal's and -shm's mode to Options.FileMode (default
+// 0600; 0660 for processes that share the file through a group). It never
+// widens a mode; a mode it cannot change (another user's file) is logged.
+// Open does not create the directory: a missing one gives ErrReadOnly, and
+// the directory's own mode is the caller's choice (0700 is advised).
 package sqlite

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -32,6 +33,7 @@ type insert struct {
 	q          *Queue
 	body       []byte
 	delay, ttl time.Duration
+	key        string // EnqueueOptions.DedupKey
 
 	msg     *queue.Message
 	receipt string
@@ -86,6 +88,10 @@ func (w *writer) runInserts(batch []*op, idx []int, results []error) (culprit in
 		}
 		rows = append(rows, i)
 	}
+	rows, keyed, dups, culprit, err := w.dedupInserts(batch, rows)
+	if err != nil {
+		return culprit, err
+	}
 	if len(rows) == 0 {
 		return -1, nil
 	}
@@ -129,6 +135,72 @@ func (w *writer) runInserts(batch []*op, idx []int, results []error) (culprit in
 		if err := w.insertChunk(st, args, batch, chunk); err != nil {
 			return chunk[0], err
 		}
+	}
+	return w.rememberKeys(batch, keyed, dups)
+}
+
+// dedupKey is a DedupKey on one queue.
+type dedupKey struct {
+	qid int64
+	key string
+}
+
+// dedupInserts answers the rows whose DedupKey names a message stored
+// within the window (in this transaction's view, so also by another
+// process) with that message's id, and the rows that repeat the key of an
+// earlier row of the same batch with that row's (dups: index in batch ->
+// index of the first). It returns the rows still to insert, and those of
+// them that carry a key.
+func (w *writer) dedupInserts(batch []*op, rows []int) (insert, keyed []int, dups map[int]int, culprit int, err error) {
+	var first map[dedupKey]int
+	insert = rows[:0]
+	for _, i := range rows {
+		ins := batch[i].ins
+		if ins.key == "" {
+			insert = append(insert, i)
+			continue
+		}
+		qid, _ := ins.q.queueID(&w.stmts) // known by now
+		k := dedupKey{qid, ins.key}
+		if j, ok := first[k]; ok {
+			if dups == nil {
+				dups = make(map[int]int)
+			}
+			dups[i] = j
+			continue
+		}
+		var id int64
+		err := w.stmts.dedupFind.QueryRowContext(w.stmts.ctx, qid, ins.key, ins.q.s.now().UnixNano()).Scan(&id)
+		switch {
+		case err == nil:
+			ins.msg = &queue.Message{ID: strconv.FormatInt(id, 10), Duplicate: true}
+			continue
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, nil, nil, i, fmt.Errorf("looking up dedup key: %w", err)
+		}
+		if first == nil {
+			first = make(map[dedupKey]int)
+		}
+		first[k] = i
+		insert = append(insert, i)
+		keyed = append(keyed, i)
+	}
+	return insert, keyed, dups, -1, nil
+}
+
+// rememberKeys records the keys of the rows just inserted, and answers
+// the rows that repeated them within the batch.
+func (w *writer) rememberKeys(batch []*op, keyed []int, dups map[int]int) (culprit int, err error) {
+	for _, i := range keyed {
+		ins := batch[i].ins
+		qid, _ := ins.q.queueID(&w.stmts)
+		expires := ins.q.s.now().Add(ins.q.s.dedup).UnixNano()
+		if _, err := w.stmts.dedupPut.ExecContext(w.stmts.ctx, qid, ins.key, ins.id, expires); err != nil {
+			return i, fmt.Errorf("storing dedup key: %w", err)
+		}
+	}
+	for i, j := range dups {
+		batch[i].ins.msg = &queue.Message{ID: batch[j].ins.msg.ID, Duplicate: true}
 	}
 	return -1, nil
 }

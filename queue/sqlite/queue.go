@@ -66,6 +66,9 @@ func (q *Queue) Enqueue(ctx context.Context, body []byte, opts *queue.EnqueueOpt
 		body = []byte{} // the column is NOT NULL
 	}
 	row := &insert{q: q, body: body, delay: delay, ttl: ttl}
+	if opts != nil {
+		row.key = opts.DedupKey
+	}
 	if err := q.s.w.doInsert(ctx, row); err != nil {
 		return nil, err
 	}
@@ -120,12 +123,16 @@ func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) 
 	return out, nil
 }
 
-// purge deletes the queue's expired messages, at most once a second.
+// purge deletes the queue's expired messages and dedup keys, at most once a
+// second.
 func (q *Queue) purge(st *statements, qid int64, now time.Time) error {
 	if d := now.Sub(q.lastPurge); d >= 0 && d < time.Second {
 		return nil
 	}
 	if _, err := st.purge.ExecContext(st.ctx, qid, now.UnixNano()); err != nil {
+		return err
+	}
+	if _, err := st.dedupPurge.ExecContext(st.ctx, qid, now.UnixNano()); err != nil {
 		return err
 	}
 	q.lastPurge = now

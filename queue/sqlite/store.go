@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
@@ -64,6 +65,22 @@ CREATE INDEX messages_visible ON messages (queue_id, visible_at);
 CREATE INDEX messages_expires ON messages (queue_id, expires_at);
 `
 
+// dedupSchema is the table of EnqueueOptions.DedupKey, added within schema
+// version 1: Open creates it when missing, and code that predates it
+// ignores it, so files and processes of either age keep working together.
+// A key names the message first enqueued with it until expires_at, also
+// after that message is deleted.
+const dedupSchema = `
+CREATE TABLE IF NOT EXISTS dedup (
+	queue_id   INTEGER NOT NULL REFERENCES queues(id),
+	key        TEXT NOT NULL,
+	message_id INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	PRIMARY KEY (queue_id, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dedup_expires ON dedup (queue_id, expires_at);
+`
+
 // Options configure a Store. nil means the zero value, whose fields each say
 // what zero means.
 type Options struct {
@@ -79,6 +96,16 @@ type Options struct {
 	// Now returns the current time; nil means time.Now. Two processes that
 	// share a file must both use the real clock.
 	Now func() time.Time
+	// FileMode is the permission of the database file and of its -wal and
+	// -shm files (SQLite gives those the database file's mode). 0 means
+	// DefaultFileMode (0600). Open creates a new file with it and narrows an
+	// existing file's mode to it; it never widens one. It must include owner
+	// read and write.
+	FileMode fs.FileMode
+	// DedupWindow is how long an EnqueueOptions.DedupKey is remembered,
+	// counted from the Enqueue that stored the message. 0 means
+	// queue.DefaultDedupWindow.
+	DedupWindow time.Duration
 }
 
 // Store is one SQLite file holding any number of named queues. It is safe
@@ -90,6 +117,7 @@ type Store struct {
 	now      func() time.Time
 	log      *slog.Logger
 	maxBatch int
+	dedup    time.Duration // DedupWindow
 
 	closeOnce sync.Once
 	closeErr  error
@@ -109,8 +137,17 @@ func Open(path string, opts *Options) (*Store, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("%w: sqlite path %q must not contain ? or #", queue.ErrInvalidArgument, path)
 	}
-	if o.BusyTimeout < 0 || o.MaxBatch < 0 {
-		return nil, fmt.Errorf("%w: negative BusyTimeout or MaxBatch", queue.ErrInvalidArgument)
+	if o.BusyTimeout < 0 || o.MaxBatch < 0 || o.DedupWindow < 0 {
+		return nil, fmt.Errorf("%w: negative BusyTimeout, MaxBatch or DedupWindow", queue.ErrInvalidArgument)
+	}
+	if o.DedupWindow == 0 {
+		o.DedupWindow = queue.DefaultDedupWindow
+	}
+	if o.FileMode == 0 {
+		o.FileMode = DefaultFileMode
+	}
+	if o.FileMode&^fs.ModePerm != 0 || o.FileMode&0o600 != 0o600 {
+		return nil, fmt.Errorf("%w: FileMode %v must be permission bits with owner read and write", queue.ErrInvalidArgument, o.FileMode)
 	}
 	if o.BusyTimeout == 0 {
 		o.BusyTimeout = 10 * time.Second
@@ -124,6 +161,9 @@ func Open(path string, opts *Options) (*Store, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if err := secureFiles(path, o.FileMode, o.Logger); err != nil {
+		return nil, err
+	}
 	dsn := fmt.Sprintf("%s?_pragma=busy_timeout(%d)&_pragma=synchronous(FULL)&_pragma=foreign_keys(ON)",
 		path, o.BusyTimeout.Milliseconds())
 	db, err := sql.Open("sqlite", dsn)
@@ -132,7 +172,7 @@ func Open(path string, opts *Options) (*Store, error) {
 	}
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
-	s := &Store{path: path, db: db, now: o.Now, log: o.Logger, maxBatch: o.MaxBatch}
+	s := &Store{path: path, db: db, now: o.Now, log: o.Logger, maxBatch: o.MaxBatch, dedup: o.DedupWindow}
 	ctx := context.Background()
 	conn, err := db.Conn(ctx)
 	if err == nil {
@@ -194,6 +234,9 @@ func (s *Store) initSchema(ctx context.Context, conn *sql.Conn) error {
 		if err == nil {
 			s.log.Info("sqlite: created queue schema", "path", s.path, "version", schemaVersion)
 		}
+	}
+	if err == nil {
+		_, err = conn.ExecContext(ctx, dedupSchema)
 	}
 	if err != nil {
 		conn.ExecContext(ctx, "ROLLBACK")

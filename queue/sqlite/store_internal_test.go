@@ -213,3 +213,31 @@ func TestDiskFull(t *testing.T) {
 		assert.True(t, ids[id], "message %s committed before the disk filled must survive", id)
 	}
 }
+
+// TestDedupKeysArePurged: expired dedup keys leave the file (Receive purges
+// them with expired messages), so the table holds about one window of keys.
+func TestDedupKeysArePurged(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 26, 17, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s, q := openTest(t, &Options{Now: clock, DedupWindow: time.Hour})
+	count := func() int {
+		var n int
+		require.NoError(t, s.db.QueryRowContext(ctx, "SELECT count(*) FROM dedup").Scan(&n))
+		return n
+	}
+	for i := range 3 {
+		_, err := q.Enqueue(ctx, []byte("job"), &queue.EnqueueOptions{DedupKey: "tweet:" + strconv.Itoa(i)})
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 3, count())
+	mu.Lock()
+	now = now.Add(time.Hour + time.Second)
+	mu.Unlock()
+	_, err := q.Enqueue(ctx, []byte("job"), &queue.EnqueueOptions{DedupKey: "tweet:9"})
+	require.NoError(t, err)
+	_, err = q.Receive(ctx, 1, time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, 1, count(), "expired keys were not purged")
+}

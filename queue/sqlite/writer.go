@@ -46,6 +46,7 @@ type op struct {
 type statements struct {
 	ctx                                         context.Context
 	receive, del, update, purge, createQ, findQ *sql.Stmt
+	dedupFind, dedupPut, dedupPurge             *sql.Stmt
 }
 
 func newWriter(ctx context.Context, conn *sql.Conn, maxBatch int, log *slog.Logger) (*writer, error) {
@@ -70,6 +71,10 @@ func newWriter(ctx context.Context, conn *sql.Conn, maxBatch int, log *slog.Logg
 		{&w.stmts.purge, `DELETE FROM messages WHERE queue_id = ? AND expires_at <= ?`},
 		{&w.stmts.createQ, `INSERT INTO queues (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`},
 		{&w.stmts.findQ, `SELECT id FROM queues WHERE name = ?`},
+		{&w.stmts.dedupFind, `SELECT message_id FROM dedup WHERE queue_id = ? AND key = ? AND expires_at > ?`},
+		{&w.stmts.dedupPut, `INSERT INTO dedup (queue_id, key, message_id, expires_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (queue_id, key) DO UPDATE SET message_id = excluded.message_id, expires_at = excluded.expires_at`},
+		{&w.stmts.dedupPurge, `DELETE FROM dedup WHERE queue_id = ? AND expires_at <= ?`},
 	}
 	for _, p := range prep {
 		st, err := conn.PrepareContext(ctx, p.sql)
@@ -243,7 +248,8 @@ func (w *writer) closeStmts() {
 			st.Close()
 		}
 	}
-	for _, st := range []*sql.Stmt{w.stmts.receive, w.stmts.del, w.stmts.update, w.stmts.purge, w.stmts.createQ, w.stmts.findQ} {
+	for _, st := range []*sql.Stmt{w.stmts.receive, w.stmts.del, w.stmts.update, w.stmts.purge, w.stmts.createQ, w.stmts.findQ,
+		w.stmts.dedupFind, w.stmts.dedupPut, w.stmts.dedupPurge} {
 		if st != nil {
 			st.Close()
 		}
