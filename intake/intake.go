@@ -150,7 +150,7 @@ func (in *Intake) Handle(ctx context.Context, p *events.Payload, _ []byte) error
 		}
 		if !in.queueDown.Load() || in.spool == nil {
 			start := time.Now()
-			err = in.enqueue(ctx, body)
+			err = in.enqueue(ctx, body, j.ID)
 			if m != nil {
 				m.EnqueueSeconds.Observe(time.Since(start).Seconds())
 			}
@@ -213,10 +213,18 @@ func (in *Intake) Handle(ctx context.Context, p *events.Payload, _ []byte) error
 	return nil
 }
 
-func (in *Intake) enqueue(ctx context.Context, body []byte) error {
+// enqueue stores one job with its job id as the queue's dedup key: a
+// second message for the same job (X's retry after a lost answer, the
+// stream's backfill, a spool drained twice) is not stored again by queues
+// that honour the key (SQLite, mem); the worker's ledger covers the rest.
+func (in *Intake) enqueue(ctx context.Context, body []byte, jobID string) error {
 	ctx, cancel := context.WithTimeout(ctx, in.cfg.EnqueueTimeout)
 	defer cancel()
-	_, err := in.cfg.Queue.Enqueue(ctx, body, nil)
+	var o *queue.EnqueueOptions
+	if jobID != "" {
+		o = &queue.EnqueueOptions{DedupKey: jobID}
+	}
+	_, err := in.cfg.Queue.Enqueue(ctx, body, o)
 	return err
 }
 
@@ -267,7 +275,11 @@ func (in *Intake) Drain(ctx context.Context) (int, error) {
 	in.drainMu.Lock()
 	defer in.drainMu.Unlock()
 	n, err := in.spool.Drain(func(body []byte) error {
-		return in.enqueue(ctx, body)
+		id := ""
+		if j, err := in.cfg.Filter.Table().ParseJob(body); err == nil {
+			id = j.ID
+		}
+		return in.enqueue(ctx, body, id)
 	})
 	if n > 0 {
 		in.log.Info("intake: moved spooled jobs to the queue", "jobs", n)

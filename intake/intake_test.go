@@ -227,3 +227,53 @@ func TestEncryptedChatLoggedOnce(t *testing.T) {
 	assert.Equal(t, 3.0, testutil.ToFloat64(m.Decisions.WithLabelValues(string(filter.ReasonEncrypted))))
 	assert.Equal(t, 1, strings.Count(logged.String(), "encrypted DMs are not answered"), logged.String())
 }
+
+// The job id is the queue's dedup key: the same job stored twice (a fresh
+// intake after a restart has forgotten the first, and a spool drained
+// after the queue already took the job) is one message.
+func TestSameJobIsOneMessage(t *testing.T) {
+	q := newQueue(t)
+	ctx := context.Background()
+	in, err := New(Config{Queue: q, Filter: newFilter(t), SpoolDir: t.TempDir(), EnqueueTimeout: time.Second})
+	require.NoError(t, err)
+	require.NoError(t, in.Handle(ctx, eventstest.Payload(t, "mention_moerand"), nil))
+	require.NoError(t, in.Close())
+
+	// A restarted webhook's filter has forgotten it; X (or the stream's
+	// backfill) brings it again.
+	in2, err := New(Config{Queue: q, Filter: newFilter(t), SpoolDir: t.TempDir(), EnqueueTimeout: time.Second})
+	require.NoError(t, err)
+	defer in2.Close()
+	require.NoError(t, in2.Handle(ctx, eventstest.Payload(t, "mention_moerand"), nil))
+
+	// And a spool holding it is drained.
+	q.down.Store(true)
+	require.NoError(t, in2.Handle(ctx, eventstest.Payload(t, "dm_moerand"), nil))
+	q.down.Store(false)
+	require.NoError(t, in2.spool.Append(mustBody(t, "mention_moerand")))
+	_, err = in2.Drain(ctx)
+	require.NoError(t, err)
+
+	jobs := jobsIn(t, q)
+	var ids []string
+	for _, j := range jobs {
+		ids = append(ids, j.ID)
+	}
+	assert.Len(t, jobs, 2, "one message per job: %v", ids)
+}
+
+// mustBody is the queue message of the fixture's only job.
+func mustBody(t *testing.T, fixture string) []byte {
+	t.Helper()
+	f := newFilter(t)
+	rs := f.Results(eventstest.Payload(t, fixture))
+	for _, r := range rs {
+		if r.Job != nil {
+			b, err := r.Job.Body()
+			require.NoError(t, err)
+			return b
+		}
+	}
+	t.Fatalf("%s makes no job", fixture)
+	return nil
+}

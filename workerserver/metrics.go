@@ -33,6 +33,7 @@ type ConsumerMetrics struct {
 	LeaseLost      prometheus.Counter     // moetron_consumer_lease_lost_total
 	QueueErrors    *prometheus.CounterVec // moetron_consumer_queue_errors_total{op}
 	HandlerSeconds prometheus.Histogram   // moetron_consumer_handler_seconds
+	Dropped        *prometheus.CounterVec // moetron_consumer_dropped_total{reason}
 }
 
 // NewConsumerMetrics creates the collectors and registers them with reg
@@ -60,6 +61,11 @@ func NewConsumerMetrics(reg prometheus.Registerer) *ConsumerMetrics {
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14),
 		}),
 	}
+	m.Dropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "moetron_consumer_dropped_total",
+		Help: "Messages deleted without a poison record because the poison queue refused even a cut copy, by reason.",
+	}, []string{"reason"})
+	m.Dropped.WithLabelValues(queue.DropRefused)
 	for _, r := range PoisonReasons() {
 		m.Poisoned.WithLabelValues(r)
 	}
@@ -68,7 +74,7 @@ func NewConsumerMetrics(reg prometheus.Registerer) *ConsumerMetrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.Received, m.Succeeded, m.Failed, m.Deferred, m.Poisoned, m.Released,
-			m.LeaseRenewed, m.LeaseLost, m.QueueErrors, m.HandlerSeconds)
+			m.LeaseRenewed, m.LeaseLost, m.QueueErrors, m.HandlerSeconds, m.Dropped)
 	}
 	return m
 }
@@ -90,5 +96,6 @@ func (m *ConsumerMetrics) Hooks() *queue.ConsumerMetrics {
 		LeaseLost:    m.LeaseLost.Inc,
 		QueueError:   func(op string, _ error) { m.QueueErrors.WithLabelValues(op).Inc() },
 		HandlerDone:  func(d time.Duration, _ error) { m.HandlerSeconds.Observe(d.Seconds()) },
+		Dropped:      func(reason string) { m.Dropped.WithLabelValues(reason).Inc() },
 	}
 }
