@@ -16,6 +16,9 @@ import (
 const (
 	EnvConsumerKey       = "X_CONSUMER_KEY"
 	EnvConsumerSecret    = "X_CONSUMER_SECRET"
+	// EnvPreviousSecrets lists the consumer secrets still accepted for
+	// POST signatures during a rotation, comma-separated.
+	EnvPreviousSecrets = "X_CONSUMER_SECRET_PREVIOUS"
 	EnvAccessToken       = "X_ACCESS_TOKEN"
 	EnvAccessTokenSecret = "X_ACCESS_TOKEN_SECRET"
 	EnvBearerToken       = "X_BEARER_TOKEN"
@@ -66,7 +69,10 @@ type Config struct {
 	// Delivery is DeliveryStream; a secret.
 	ConsumerSecret string
 	// PreviousSecrets are further consumer secrets accepted for POST
-	// signatures during a rotation (not read from the environment).
+	// signatures during a rotation (X_CONSUMER_SECRET_PREVIOUS,
+	// comma-separated; environment only, never a flag): regenerate the
+	// secret at X, start with the new one in X_CONSUMER_SECRET and the old
+	// one here, and drop it once X signs with the new one.
 	PreviousSecrets []string
 	// BotUserID is the bot's user id (BOT_USER_ID). Required.
 	BotUserID string
@@ -130,7 +136,19 @@ func FromLookup(getenv func(string) string) Config {
 		AccessToken:       getenv(EnvAccessToken),
 		AccessTokenSecret: getenv(EnvAccessTokenSecret),
 		BearerToken:       getenv(EnvBearerToken),
+		PreviousSecrets:   splitSecrets(getenv(EnvPreviousSecrets)),
 	}
+}
+
+// splitSecrets splits a comma-separated list, dropping empty items.
+func splitSecrets(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Flags binds c's fields to flags of fs named after the environment variables

@@ -667,3 +667,26 @@ func TestRegistrationMetricAbsentWithoutRegistration(t *testing.T) {
 	srv, _ := newServer(t, baseConfig(t), nil)
 	assert.NotContains(t, metricsText(t, srv.Handler()), "moetron_webhook_registration_ok")
 }
+
+// X_CONSUMER_SECRET_PREVIOUS keeps POSTs signed with the old secret
+// accepted during a rotation; the new secret answers CRC.
+func TestSecretRotationFromEnvironment(t *testing.T) {
+	cfg := webhookserver.FromLookup(func(k string) string {
+		return map[string]string{
+			"X_CONSUMER_SECRET": "new-secret", "X_CONSUMER_SECRET_PREVIOUS": " old-secret, ,older-secret",
+			"BOT_USER_ID": eventstest.BotUserID,
+		}[k]
+	})
+	assert.Equal(t, []string{"old-secret", "older-secret"}, cfg.PreviousSecrets)
+	cfg.Queue = queueEnvMem()
+	srv, q := newServer(t, cfg, nil)
+	for i, s := range []string{"new-secret", "old-secret", "older-secret"} {
+		body := eventstest.Fixture([]string{"mention_moerand", "mention_moemess", "mention_moename"}[i])
+		w := serve(srv.Handler(), eventstest.SignedRequest(t, s, body))
+		require.Equal(t, http.StatusOK, w.Code, s)
+	}
+	assert.Len(t, receiveJobs(t, q), 3)
+	w := serve(srv.Handler(), eventstest.SignedRequest(t, "not-a-secret-of-ours", eventstest.Fixture("dm_moerand")))
+	assert.Equal(t, http.StatusForbidden, w.Code)
+	assert.NotContains(t, cfg.String(), "old-secret")
+}
