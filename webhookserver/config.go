@@ -14,11 +14,11 @@ import (
 
 // Environment variable names read by FromLookup (the design's names).
 const (
-	EnvConsumerKey       = "X_CONSUMER_KEY"
-	EnvConsumerSecret    = "X_CONSUMER_SECRET"
+	EnvConsumerKey    = "X_CONSUMER_KEY"
+	EnvConsumerSecret = "X_CONSUMER_SECRET"
 	// EnvPreviousSecrets lists the consumer secrets still accepted for
 	// POST signatures during a rotation, comma-separated.
-	EnvPreviousSecrets = "X_CONSUMER_SECRET_PREVIOUS"
+	EnvPreviousSecrets   = "X_CONSUMER_SECRET_PREVIOUS"
 	EnvAccessToken       = "X_ACCESS_TOKEN"
 	EnvAccessTokenSecret = "X_ACCESS_TOKEN_SECRET"
 	EnvBearerToken       = "X_BEARER_TOKEN"
