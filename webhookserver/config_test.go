@@ -3,6 +3,7 @@ package webhookserver_test
 import (
 	"errors"
 	"flag"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -66,7 +67,9 @@ func TestDefaultsAndPort(t *testing.T) {
 	assert.Equal(t, "/webhook", c.Path)
 	assert.Equal(t, "https://api.x.com", c.APIBase)
 	assert.Equal(t, "sqlite", c.Queue.Backend)
-	assert.Equal(t, "moetron-spool", c.SpoolDir)
+	assert.Equal(t, queueopen.DefaultPath, c.Queue.Path)
+	assert.True(t, filepath.IsAbs(c.Queue.Path), "the default queue is not relative to the working directory")
+	assert.Equal(t, filepath.Join(filepath.Dir(queueopen.DefaultPath), "moetron-spool"), c.SpoolDir)
 
 	c = webhookserver.FromLookup(lookup(map[string]string{"PORT": "9999"})).WithDefaults()
 	assert.Equal(t, ":9999", c.Addr)
