@@ -290,7 +290,7 @@ func (c *Consumer) connect(ctx context.Context, backfill int) result {
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
-		r.err, r.kind = connErr(cctx, err)
+		r.kind, r.err = connErr(cctx, err)
 		return r
 	}
 	defer resp.Body.Close()
@@ -323,7 +323,7 @@ func (c *Consumer) connect(ctx context.Context, backfill int) result {
 			if errors.Is(err, io.EOF) {
 				r.err, r.kind = errors.New("stream: X closed the stream"), ErrKindNetwork
 			} else {
-				r.err, r.kind = connErr(cctx, err)
+				r.kind, r.err = connErr(cctx, err)
 			}
 			return r
 		}
@@ -347,11 +347,11 @@ func (c *Consumer) connect(ctx context.Context, backfill int) result {
 }
 
 // connErr classifies a failed request or read.
-func connErr(cctx context.Context, err error) (error, string) {
+func connErr(cctx context.Context, err error) (kind string, _ error) {
 	if errors.Is(context.Cause(cctx), errStalled) {
-		return errStalled, ErrKindStall
+		return ErrKindStall, errStalled
 	}
-	return fmt.Errorf("stream: %w", err), ErrKindNetwork
+	return ErrKindNetwork, fmt.Errorf("stream: %w", err)
 }
 
 // line handles one line. It returns a *StreamError when X announced a

@@ -58,9 +58,9 @@ func TestRegisterTwiceThenStatus(t *testing.T) {
 		assert.Equal(t, id, s.WebhookID)
 	}
 
-	code, out, stderr := cli(env, "register", "-aaa")
+	code, _, stderr = cli(env, "register", "-aaa")
 	require.Equal(t, 0, code, stderr)
-	code, out, stderr = cli(env, "status")
+	code, out, stderr := cli(env, "status")
 	require.Equal(t, 0, code, stderr)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 2, out)
