@@ -13,7 +13,7 @@
 //	GET /readyz                      200 when the queue answers (and, with
 //	                                 stream delivery, the stream is
 //	                                 connected), else 503
-//	GET /metrics                     Prometheus, here or on METRICS_ADDR
+//	GET /metrics                     Prometheus: here for local clients only (LocalOnly), or on METRICS_ADDR
 //
 // The metrics are intake.Metrics (requests by outcome, signature failures,
 // events by kind, filter decisions including duplicates, jobs enqueued by

@@ -222,9 +222,28 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 	})
 	s.mux.HandleFunc("GET /readyz", s.ready)
 	if cfg.MetricsAddr == "" {
-		s.mux.Handle("GET /metrics", s.metricH)
+		s.mux.Handle("GET /metrics", LocalOnly(s.metricH))
 	}
 	return s, nil
+}
+
+// LocalOnly serves h to clients on this machine only: a peer on a loopback
+// address whose request carries no X-Forwarded-For or Forwarded header (a
+// reverse proxy in front of the webhook adds one for the public client).
+// Everyone else gets 404, as if there were no such path. It guards
+// /metrics on the webhook's public listener; METRICS_ADDR moves /metrics
+// to a listener of its own instead.
+func LocalOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		ip := net.ParseIP(host)
+		if err != nil || ip == nil || !ip.IsLoopback() ||
+			r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "" {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {

@@ -199,7 +199,9 @@ func TestQueueDownSpools(t *testing.T) {
 
 func metricsText(t *testing.T, h http.Handler) string {
 	t.Helper()
-	w := serve(h, httptest.NewRequest("GET", "/metrics", nil))
+	r := httptest.NewRequest("GET", "/metrics", nil)
+	r.RemoteAddr = "127.0.0.1:40000" // /metrics on the main listener is for this machine only
+	w := serve(h, r)
 	require.Equal(t, http.StatusOK, w.Code)
 	return w.Body.String()
 }
@@ -689,4 +691,31 @@ func TestSecretRotationFromEnvironment(t *testing.T) {
 	w := serve(srv.Handler(), eventstest.SignedRequest(t, "not-a-secret-of-ours", eventstest.Fixture("dm_moerand")))
 	assert.Equal(t, http.StatusForbidden, w.Code)
 	assert.NotContains(t, cfg.String(), "old-secret")
+}
+
+// /metrics on the public listener answers only local clients that did not
+// come through a proxy.
+func TestMetricsOnMainListenerAreLocalOnly(t *testing.T) {
+	srv, _ := newServer(t, baseConfig(t), nil)
+	for _, tc := range []struct {
+		remote, fwd string
+		want        int
+	}{
+		{"127.0.0.1:5000", "", http.StatusOK},
+		{"[::1]:5000", "", http.StatusOK},
+		{"203.0.113.9:5000", "", http.StatusNotFound},
+		{"127.0.0.1:5000", "203.0.113.9", http.StatusNotFound},
+		{"10.1.2.3:5000", "", http.StatusNotFound},
+	} {
+		r := httptest.NewRequest("GET", "/metrics", nil)
+		r.RemoteAddr = tc.remote
+		if tc.fwd != "" {
+			r.Header.Set("X-Forwarded-For", tc.fwd)
+		}
+		w := serve(srv.Handler(), r)
+		assert.Equal(t, tc.want, w.Code, "%s fwd=%q", tc.remote, tc.fwd)
+		if tc.want == http.StatusNotFound {
+			assert.NotContains(t, w.Body.String(), "moetron_")
+		}
+	}
 }
