@@ -26,6 +26,13 @@ type Config struct {
 	SpoolDir string
 	// EnqueueTimeout bounds one enqueue. Zero means 5 s.
 	EnqueueTimeout time.Duration
+	// MaxJobsPerDelivery caps the jobs one delivery (a webhook POST or a
+	// stream line) can make; the rest are dropped with a log line and the
+	// decision "delivery_cap". X batches a handful of events per POST, so
+	// the default is far above that. Zero means DefaultMaxJobsPerDelivery;
+	// negative means no cap. The delivery is still answered 200: X would
+	// retry a refused one with the same bytes, forever.
+	MaxJobsPerDelivery int
 	// DrainInterval is how often Run tries to move spooled jobs to the
 	// queue. Zero means 1 s.
 	DrainInterval time.Duration
@@ -39,6 +46,13 @@ type Config struct {
 
 	now func() time.Time
 }
+
+// DefaultMaxJobsPerDelivery is the default of Config.MaxJobsPerDelivery.
+const DefaultMaxJobsPerDelivery = 100
+
+// DecisionDeliveryCap is the decision label of jobs dropped because their
+// delivery made more than Config.MaxJobsPerDelivery.
+const DecisionDeliveryCap = "delivery_cap"
 
 // Intake turns decoded webhook deliveries into durable jobs. Its Handle
 // method is the callback of events.Handler: it returns nil (and so the
@@ -73,6 +87,9 @@ func New(cfg Config) (*Intake, error) {
 	}
 	if cfg.DrainInterval <= 0 {
 		cfg.DrainInterval = time.Second
+	}
+	if cfg.MaxJobsPerDelivery == 0 {
+		cfg.MaxJobsPerDelivery = DefaultMaxJobsPerDelivery
 	}
 	if cfg.now == nil {
 		cfg.now = time.Now
@@ -135,6 +152,14 @@ func (in *Intake) Handle(ctx context.Context, p *events.Payload, _ []byte) error
 	}
 	if len(jobs) == 0 {
 		return nil
+	}
+	if capN := in.cfg.MaxJobsPerDelivery; capN > 0 && len(jobs) > capN {
+		in.log.Warn("intake: a delivery made more jobs than the cap; the rest are dropped",
+			"jobs", len(jobs), "cap", capN, "first_dropped", jobs[capN].ID)
+		if m != nil {
+			m.Decisions.WithLabelValues(DecisionDeliveryCap).Add(float64(len(jobs) - capN))
+		}
+		jobs = jobs[:capN]
 	}
 	var failed []filter.Job
 	var spoolBodies [][]byte

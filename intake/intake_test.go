@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -276,4 +277,26 @@ func mustBody(t *testing.T, fixture string) []byte {
 	}
 	t.Fatalf("%s makes no job", fixture)
 	return nil
+}
+
+// One delivery cannot make more than MaxJobsPerDelivery jobs; the rest are
+// counted and dropped, and the delivery is still taken (X would resend a
+// refused one for ever).
+func TestDeliveryCap(t *testing.T) {
+	q := newQueue(t)
+	m := NewMetrics(prometheus.NewRegistry())
+	in, err := New(Config{Queue: q, Filter: newFilter(t), Metrics: m, MaxJobsPerDelivery: 3})
+	require.NoError(t, err)
+	p := eventstest.Payload(t, "mention_moerand")
+	one := p.TweetCreateEvents[0]
+	p.TweetCreateEvents = nil
+	for i := range 8 {
+		tw := one
+		tw.ID = fmt.Sprintf("13325573450716447%02d", i)
+		tw.User.ID = fmt.Sprintf("22449949%02d", i)
+		p.TweetCreateEvents = append(p.TweetCreateEvents, tw)
+	}
+	require.NoError(t, in.Handle(context.Background(), p, nil))
+	assert.Len(t, jobsIn(t, q), 3)
+	assert.Equal(t, 5.0, testutil.ToFloat64(m.Decisions.WithLabelValues(DecisionDeliveryCap)))
 }

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
+	"github.com/moetron/moetron/filter"
 	"github.com/moetron/moetron/internal/envflag"
 	"github.com/moetron/moetron/queue/queueopen"
 )
@@ -31,6 +34,7 @@ const (
 	EnvSpoolDir          = "SPOOL_DIR"
 	EnvMetricsAddr       = "METRICS_ADDR"
 	EnvDelivery          = "DELIVERY"
+	EnvUserRate          = "USER_RATE_LIMIT"
 )
 
 // Delivery modes (DELIVERY): how X's events reach the server.
@@ -76,6 +80,11 @@ type Config struct {
 	PreviousSecrets []string
 	// BotUserID is the bot's user id (BOT_USER_ID). Required.
 	BotUserID string
+	// UserRateLimit limits the commands of one user (USER_RATE_LIMIT,
+	// "BURST/EVERY" such as "10/1m": ten back to back, then one more per
+	// minute; "off" for none). Empty means DefaultUserRateLimit. Commands
+	// over the limit are dropped with the decision rate_limited.
+	UserRateLimit string
 
 	// Addr is the listen address (WEBHOOK_ADDR). Empty means ":$PORT" when
 	// Port is set, else DefaultAddr.
@@ -137,7 +146,30 @@ func FromLookup(getenv func(string) string) Config {
 		AccessTokenSecret: getenv(EnvAccessTokenSecret),
 		BearerToken:       getenv(EnvBearerToken),
 		PreviousSecrets:   splitSecrets(getenv(EnvPreviousSecrets)),
+		UserRateLimit:     getenv(EnvUserRate),
 	}
+}
+
+// DefaultUserRateLimit is the default of Config.UserRateLimit: ten commands
+// back to back, then one a minute, per user.
+const DefaultUserRateLimit = "10/1m"
+
+// RateLimit parses UserRateLimit ("BURST/EVERY" or "off").
+func (c Config) RateLimit() (filter.RateLimit, error) {
+	v := c.UserRateLimit
+	if v == "" {
+		v = DefaultUserRateLimit
+	}
+	if v == "off" {
+		return filter.RateLimit{}, nil
+	}
+	b, e, ok := strings.Cut(v, "/")
+	burst, err1 := strconv.Atoi(b)
+	every, err2 := time.ParseDuration(e)
+	if !ok || err1 != nil || err2 != nil || burst < 1 || every <= 0 {
+		return filter.RateLimit{}, fmt.Errorf("%s %q is not BURST/EVERY (such as 10/1m) or off", EnvUserRate, c.UserRateLimit)
+	}
+	return filter.RateLimit{Burst: burst, Every: every}, nil
 }
 
 // splitSecrets splits a comma-separated list, dropping empty items.
@@ -162,6 +194,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	s(&c.Delivery, EnvDelivery, "how events arrive: webhook (X POSTs to WEBHOOK_PATH), stream (read X's activity stream with X_BEARER_TOKEN; no public URL) or both (default webhook)")
 	secret(&c.ConsumerSecret, EnvConsumerSecret, "X app consumer secret (required for webhook delivery; secret, prefer the environment)")
 	s(&c.BotUserID, EnvBotUserID, "the bot's X user id (required)")
+	s(&c.UserRateLimit, EnvUserRate, "commands per user: BURST/EVERY or off (default "+DefaultUserRateLimit+")")
 	s(&c.Addr, EnvAddr, "listen address (default :8080, or :$PORT when PORT is set)")
 	s(&c.Port, EnvPort, "port to listen on when -webhook-addr is not set")
 	s(&c.Path, EnvPath, "webhook path (default "+DefaultPath+")")
@@ -268,6 +301,9 @@ func (c Config) Validate() error {
 		p.Need(c.BearerToken, EnvBearerToken)
 	}
 	p.UserID(c.BotUserID, EnvBotUserID)
+	if _, err := c.RateLimit(); err != nil {
+		p.Bad("%v", err)
+	}
 	if !validDelivery {
 		p.Bad("%s %q is not one of %s, %s, %s", EnvDelivery, c.Delivery, DeliveryWebhook, DeliveryStream, DeliveryBoth)
 	} else if c.Delivery == DeliveryStream && c.URL != "" {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -108,4 +109,24 @@ func TestStringHidesSecrets(t *testing.T) {
 		assert.NotContains(t, s, secret)
 	}
 	assert.Contains(t, s, "consumer_secret=set")
+}
+
+func TestUserRateLimit(t *testing.T) {
+	c := webhookserver.Config{}
+	rl, err := c.RateLimit()
+	require.NoError(t, err)
+	assert.Equal(t, 10, rl.Burst, "on by default")
+	assert.Equal(t, time.Minute, rl.Every)
+	c.UserRateLimit = "off"
+	rl, err = c.RateLimit()
+	require.NoError(t, err)
+	assert.Zero(t, rl.Every)
+	c.UserRateLimit = "3/30s"
+	rl, err = c.RateLimit()
+	require.NoError(t, err)
+	assert.Equal(t, 3, rl.Burst)
+	for _, bad := range []string{"3", "0/1m", "3/soon", "x/1m", "3/-1s"} {
+		c := webhookserver.Config{BotUserID: "12", ConsumerSecret: "s", UserRateLimit: bad, Queue: queueEnvMem()}
+		assert.ErrorContains(t, c.Validate(), "USER_RATE_LIMIT", bad)
+	}
 }

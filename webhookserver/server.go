@@ -137,7 +137,8 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 	f := opts.Filter
 	if f == nil {
 		var err error
-		if f, err = filter.New(filter.Config{BotUserID: cfg.BotUserID, Logger: opts.Logger}); err != nil {
+		rl, _ := cfg.RateLimit() // Validate checked it
+		if f, err = filter.New(filter.Config{BotUserID: cfg.BotUserID, RateLimit: rl, Logger: opts.Logger}); err != nil {
 			return nil, fmt.Errorf("webhookserver: %w", err)
 		}
 	}
