@@ -24,6 +24,10 @@ type Config struct {
 	// SpoolDir is where jobs go when the queue cannot take them. Empty
 	// means no spool: a failed enqueue fails the delivery (503, X retries).
 	SpoolDir string
+	// MaxSpoolBytes bounds the spool on disk; past it a delivery that
+	// cannot be enqueued fails (503, X retries) and Readiness says not
+	// ready. Zero means DefaultMaxSpoolBytes; negative means no bound.
+	MaxSpoolBytes int64
 	// EnqueueTimeout bounds one enqueue. Zero means 5 s.
 	EnqueueTimeout time.Duration
 	// MaxJobsPerDelivery caps the jobs one delivery (a webhook POST or a
@@ -47,6 +51,10 @@ type Config struct {
 	now func() time.Time
 }
 
+// DefaultMaxSpoolBytes is the default of Config.MaxSpoolBytes: about a
+// million jobs.
+const DefaultMaxSpoolBytes = 1 << 30
+
 // DefaultMaxJobsPerDelivery is the default of Config.MaxJobsPerDelivery.
 const DefaultMaxJobsPerDelivery = 100
 
@@ -64,6 +72,7 @@ type Intake struct {
 	log   *slog.Logger
 
 	queueDown atomic.Bool // skip the queue and spool at once until a drain succeeds
+	spoolFail atomic.Bool // the last spool append failed (disk full, spool full)
 	lastEvent atomic.Int64
 	wake      chan struct{}
 	drainMu   sync.Mutex
@@ -88,6 +97,9 @@ func New(cfg Config) (*Intake, error) {
 	if cfg.DrainInterval <= 0 {
 		cfg.DrainInterval = time.Second
 	}
+	if cfg.MaxSpoolBytes == 0 {
+		cfg.MaxSpoolBytes = DefaultMaxSpoolBytes
+	}
 	if cfg.MaxJobsPerDelivery == 0 {
 		cfg.MaxJobsPerDelivery = DefaultMaxJobsPerDelivery
 	}
@@ -99,7 +111,7 @@ func New(cfg Config) (*Intake, error) {
 		in.log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.SpoolDir != "" {
-		s, err := OpenSpool(cfg.SpoolDir)
+		s, err := OpenSpoolMax(cfg.SpoolDir, cfg.MaxSpoolBytes)
 		if err != nil {
 			return nil, err
 		}
@@ -205,7 +217,9 @@ func (in *Intake) Handle(ctx context.Context, p *events.Payload, _ []byte) error
 		spoolBodies = append(spoolBodies, body)
 	}
 	if len(spoolBodies) > 0 {
-		if err := in.spool.Append(spoolBodies...); err != nil {
+		err := in.spool.Append(spoolBodies...)
+		in.spoolFail.Store(err != nil)
+		if err != nil {
 			in.log.Error("intake: spool append failed", "err", err, "jobs", len(spoolBodies))
 			for _, b := range spoolBodies {
 				if j, perr := in.cfg.Filter.Table().ParseJob(b); perr == nil {
@@ -233,7 +247,7 @@ func (in *Intake) Handle(ctx context.Context, p *events.Payload, _ []byte) error
 	if len(failed) > 0 {
 		// Let X's retry through the duplicate check.
 		in.cfg.Filter.Forget(failed...)
-		return fmt.Errorf("%w: %d of %d jobs: %v", ErrNotDurable, len(failed), len(jobs), firstErr)
+		return fmt.Errorf("%w: %d of %d jobs: %w", ErrNotDurable, len(failed), len(jobs), firstErr)
 	}
 	return nil
 }
@@ -327,6 +341,41 @@ func (in *Intake) Ready(ctx context.Context) error {
 	defer cancel()
 	_, err := in.cfg.Queue.Len(ctx)
 	return err
+}
+
+// Readiness states, from best to worst.
+const (
+	// StateReady: the queue answers.
+	StateReady = "ready"
+	// StateDegraded: the queue does not answer, but jobs are taken into
+	// the spool; deliveries are still answered 200.
+	StateDegraded = "degraded"
+	// StateNotReady: neither the queue nor the spool can take a job
+	// (no spool, spool full, or its last write failed); deliveries are
+	// answered 503.
+	StateNotReady = "not ready"
+)
+
+// Readiness is the intake's state and why.
+type Readiness struct {
+	State  string // StateReady, StateDegraded or StateNotReady
+	Reason string // empty when ready
+}
+
+// Readiness checks the queue and, when it does not answer, the spool.
+func (in *Intake) Readiness(ctx context.Context) Readiness {
+	err := in.Ready(ctx)
+	switch {
+	case err == nil:
+		return Readiness{State: StateReady}
+	case in.spool == nil:
+		return Readiness{State: StateNotReady, Reason: "queue unavailable and no spool"}
+	case in.spool.Full():
+		return Readiness{State: StateNotReady, Reason: "queue unavailable and the spool is full"}
+	case in.spoolFail.Load():
+		return Readiness{State: StateNotReady, Reason: "queue unavailable and the last spool write failed"}
+	}
+	return Readiness{State: StateDegraded, Reason: "queue unavailable; jobs go to the spool"}
 }
 
 // LastEvent returns when the last delivery was handled (zero if none), so

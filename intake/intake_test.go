@@ -300,3 +300,32 @@ func TestDeliveryCap(t *testing.T) {
 	assert.Len(t, jobsIn(t, q), 3)
 	assert.Equal(t, 5.0, testutil.ToFloat64(m.Decisions.WithLabelValues(DecisionDeliveryCap)))
 }
+
+func TestReadinessStates(t *testing.T) {
+	ctx := context.Background()
+	q := newQueue(t)
+	noSpool, err := New(Config{Queue: q, Filter: newFilter(t)})
+	require.NoError(t, err)
+	in, err := New(Config{Queue: q, Filter: newFilter(t), SpoolDir: t.TempDir(), MaxSpoolBytes: 300})
+	require.NoError(t, err)
+	defer in.Close()
+	assert.Equal(t, StateReady, in.Readiness(ctx).State)
+
+	q.down.Store(true)
+	assert.Equal(t, StateNotReady, noSpool.Readiness(ctx).State)
+	assert.Equal(t, StateDegraded, in.Readiness(ctx).State)
+	require.NoError(t, in.Handle(ctx, eventstest.Payload(t, "mention_moerand"), nil), "spooled")
+	err = in.Handle(ctx, eventstest.Payload(t, "mention_moemess"), nil)
+	require.ErrorIs(t, err, ErrNotDurable)
+	assert.ErrorIs(t, err, ErrSpoolFull)
+	rd := in.Readiness(ctx)
+	assert.Equal(t, StateNotReady, rd.State)
+	assert.Contains(t, rd.Reason, "spool")
+
+	q.down.Store(false)
+	assert.Equal(t, StateReady, in.Readiness(ctx).State)
+	n, err := in.Drain(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	assert.Zero(t, in.spool.Bytes(), "a drained spool counts nothing")
+}

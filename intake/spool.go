@@ -50,6 +50,9 @@ type Spool struct {
 
 	damaged atomic.Int64 // segments kept as *.damaged
 
+	maxBytes int64        // refuse appends past this many bytes on disk; <= 0: no bound
+	total    atomic.Int64 // bytes in live segments
+
 	// onDamage, if set, hears of each segment kept as *.damaged.
 	onDamage func(name string, unreadBytes int)
 
@@ -61,6 +64,9 @@ type Spool struct {
 
 // MaxRecord is the largest record the spool accepts.
 const MaxRecord = 1 << 20
+
+// ErrSpoolFull is returned by Append when the spool holds MaxBytes.
+var ErrSpoolFull = errors.New("intake: spool is full")
 
 // MaxSegment is the size past which the current segment is sealed, which
 // bounds what a drain reads into memory at once.
@@ -82,18 +88,28 @@ var openSegmentFile = func(path string) (segmentFile, error) {
 	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o600)
 }
 
-// OpenSpool opens (creating it if needed) the spool in dir.
-func OpenSpool(dir string) (*Spool, error) {
+// OpenSpool opens (creating it if needed) the spool in dir, with no size
+// bound.
+func OpenSpool(dir string) (*Spool, error) { return OpenSpoolMax(dir, 0) }
+
+// OpenSpoolMax opens the spool in dir; Append refuses records (ErrSpoolFull)
+// that would take it past maxBytes on disk. maxBytes <= 0 means no bound.
+func OpenSpoolMax(dir string, maxBytes int64) (*Spool, error) {
 	if dir == "" {
 		return nil, errors.New("intake: spool directory is required")
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("intake: spool: %w", err)
 	}
-	s := &Spool{dir: dir, sentOf: map[int]int{}}
+	s := &Spool{dir: dir, sentOf: map[int]int{}, maxBytes: maxBytes}
 	seqs, err := s.segments()
 	if err != nil {
 		return nil, err
+	}
+	for _, q := range seqs {
+		if fi, err := os.Stat(s.segmentPath(q)); err == nil {
+			s.total.Add(fi.Size())
+		}
 	}
 	next := 1
 	if len(seqs) > 0 {
@@ -166,6 +182,9 @@ func (s *Spool) Append(records ...[]byte) error {
 	if s.cur == nil {
 		return errors.New("intake: spool is closed")
 	}
+	if s.maxBytes > 0 && s.total.Load()+int64(len(buf)) > s.maxBytes {
+		return fmt.Errorf("%w: %d bytes on disk, bound %d", ErrSpoolFull, s.total.Load(), s.maxBytes)
+	}
 	if s.broken || s.size >= MaxSegment {
 		if err := s.sealLocked(); err != nil {
 			return err
@@ -184,8 +203,15 @@ func (s *Spool) Append(records ...[]byte) error {
 	}
 	s.count += len(records)
 	s.size += int64(len(buf))
+	s.total.Add(int64(len(buf)))
 	return nil
 }
+
+// Bytes reports how many bytes the spool's live segments hold on disk.
+func (s *Spool) Bytes() int64 { return s.total.Load() }
+
+// Full reports whether the spool is at its bound (no record fits).
+func (s *Spool) Full() bool { return s.maxBytes > 0 && s.total.Load()+8 >= s.maxBytes }
 
 // sealLocked closes the current segment and opens the next one. An empty
 // current segment is removed instead of kept.
@@ -258,6 +284,10 @@ func (s *Spool) Drain(send func(record []byte) error) (int, error) {
 			break
 		}
 		path := s.segmentPath(seq)
+		var segBytes int64
+		if fi, err := os.Stat(path); err == nil {
+			segBytes = fi.Size()
+		}
 		skip := s.sentOf[seq]
 		n, unread, err := readSegment(path, skip, send)
 		sent += max(n-skip, 0)
@@ -278,6 +308,7 @@ func (s *Spool) Drain(send func(record []byte) error) (int, error) {
 		} else if err := os.Remove(path); err != nil {
 			return sent, fmt.Errorf("intake: spool: %w", err)
 		}
+		s.total.Add(-segBytes)
 		delete(s.sentOf, seq)
 	}
 	return sent, nil

@@ -32,6 +32,7 @@ const (
 	EnvPath              = "WEBHOOK_PATH"
 	EnvURL               = "WEBHOOK_URL"
 	EnvSpoolDir          = "SPOOL_DIR"
+	EnvSpoolMaxBytes     = "SPOOL_MAX_BYTES"
 	EnvMetricsAddr       = "METRICS_ADDR"
 	EnvDelivery          = "DELIVERY"
 	EnvUserRate          = "USER_RATE_LIMIT"
@@ -102,6 +103,10 @@ type Config struct {
 	// file, or $XDG_STATE_HOME/moetron/spool (~/.local/state/moetron/spool)
 	// for the other backends.
 	SpoolDir string
+	// SpoolMaxBytes bounds the spool on disk (SPOOL_MAX_BYTES); past it a
+	// delivery the queue cannot take is answered 503 and /readyz says not
+	// ready. Zero means intake.DefaultMaxSpoolBytes (1 GiB).
+	SpoolMaxBytes int64
 
 	// Queue selects and configures the queue backend (QUEUE_BACKEND,
 	// QUEUE_NAME, QUEUE_PATH, AZURE_STORAGE_CONNECTION_STRING).
@@ -138,6 +143,7 @@ func FromLookup(getenv func(string) string) Config {
 		Path:              getenv(EnvPath),
 		MetricsAddr:       getenv(EnvMetricsAddr),
 		SpoolDir:          getenv(EnvSpoolDir),
+		SpoolMaxBytes:     parseBytes(getenv(EnvSpoolMaxBytes)),
 		Queue:             queueopen.FromLookup(getenv),
 		URL:               getenv(EnvURL),
 		APIBase:           getenv(EnvAPIBase),
@@ -170,6 +176,19 @@ func (c Config) RateLimit() (filter.RateLimit, error) {
 		return filter.RateLimit{}, fmt.Errorf("%s %q is not BURST/EVERY (such as 10/1m) or off", EnvUserRate, c.UserRateLimit)
 	}
 	return filter.RateLimit{Burst: burst, Every: every}, nil
+}
+
+// parseBytes reads a byte count; a value that is not a positive whole
+// number gives -1, which Validate reports.
+func parseBytes(v string) int64 {
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return -1
+	}
+	return n
 }
 
 // splitSecrets splits a comma-separated list, dropping empty items.
@@ -303,6 +322,9 @@ func (c Config) Validate() error {
 	p.UserID(c.BotUserID, EnvBotUserID)
 	if _, err := c.RateLimit(); err != nil {
 		p.Bad("%v", err)
+	}
+	if c.SpoolMaxBytes < 0 {
+		p.Bad("%s is not a positive number of bytes", EnvSpoolMaxBytes)
 	}
 	if !validDelivery {
 		p.Bad("%s %q is not one of %s, %s, %s", EnvDelivery, c.Delivery, DeliveryWebhook, DeliveryStream, DeliveryBoth)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -159,7 +160,7 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 		reg.MustRegister(s.webhookOK) // absent, not 0, when the server registers nothing
 	}
 	in, err := intake.New(intake.Config{
-		Queue: q, Filter: f, SpoolDir: cfg.SpoolDir, Notify: opts.Notify,
+		Queue: q, Filter: f, SpoolDir: cfg.SpoolDir, MaxSpoolBytes: cfg.SpoolMaxBytes, Notify: opts.Notify,
 		Metrics: s.metrics, Logger: opts.Logger,
 	})
 	if err != nil {
@@ -247,24 +248,43 @@ func LocalOnly(h http.Handler) http.Handler {
 	})
 }
 
+// ready serves /readyz: 200 "ready", 200 "degraded: <why>" (the webhook
+// still takes deliveries, into the spool, or only one of webhook and
+// stream works), or 503 "not ready: <why>" (a delivery would get 503, or
+// a stream-only server has no stream). The state is also in the
+// X-Moetron-Readiness header, for load balancers that read headers.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), ReadyTimeout)
 	defer cancel()
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if err := s.intake.Ready(ctx); err != nil {
-		s.log.Warn("readiness check failed", "err", err)
-		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "queue unavailable\n")
-		return
-	}
-	if s.stream != nil {
+	rd := s.intake.Readiness(ctx)
+	if s.stream != nil && rd.State != intake.StateNotReady {
 		if err := s.stream.Ready(); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			io.WriteString(w, "stream not connected\n")
-			return
+			if s.cfg.Webhook() {
+				rd = intake.Readiness{State: intake.StateDegraded, Reason: joinReason(rd.Reason, "stream not connected")}
+			} else {
+				rd = intake.Readiness{State: intake.StateNotReady, Reason: joinReason(rd.Reason, "stream not connected")}
+			}
 		}
 	}
-	io.WriteString(w, "ok\n")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Moetron-Readiness", strings.ReplaceAll(rd.State, " ", "-"))
+	switch rd.State {
+	case intake.StateReady:
+		io.WriteString(w, "ready\n")
+	case intake.StateDegraded:
+		io.WriteString(w, "degraded: "+rd.Reason+"\n")
+	default:
+		s.log.Warn("not ready", "reason", rd.Reason)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "not ready: "+rd.Reason+"\n")
+	}
+}
+
+func joinReason(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 // Stream returns the stream consumer (nil unless Config.Delivery is

@@ -165,16 +165,31 @@ func TestDefaultBodyLimit(t *testing.T) {
 }
 
 func TestHealthAndReadiness(t *testing.T) {
-	srv, q := newServer(t, baseConfig(t), nil)
+	cfg := baseConfig(t)
+	cfg.SpoolMaxBytes = 400 // room for one spooled job (279 bytes), not two
+	srv, q := newServer(t, cfg, nil)
 	w := serve(srv.Handler(), httptest.NewRequest("GET", "/healthz", nil))
 	assert.Equal(t, http.StatusOK, w.Code)
 
 	w = serve(srv.Handler(), httptest.NewRequest("GET", "/readyz", nil))
 	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, "ready\n", w.Body.String())
+	assert.Equal(t, "ready", w.Header().Get("X-Moetron-Readiness"))
 
+	// The queue is down but the spool takes jobs: degraded, still 200.
 	q.down.Store(true)
 	w = serve(srv.Handler(), httptest.NewRequest("GET", "/readyz", nil))
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, "degraded", w.Header().Get("X-Moetron-Readiness"))
+	assert.Contains(t, w.Body.String(), "spool")
+	assert.Equal(t, http.StatusOK, serve(srv.Handler(), eventstest.SignedRequest(t, secret, eventstest.Fixture("mention_moerand"))).Code)
+
+	// The spool is full: the next delivery gets 503, and so does /readyz.
+	assert.Equal(t, http.StatusServiceUnavailable,
+		serve(srv.Handler(), eventstest.SignedRequest(t, secret, eventstest.Fixture("mention_moemess"))).Code)
+	w = serve(srv.Handler(), httptest.NewRequest("GET", "/readyz", nil))
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+	assert.Equal(t, "not-ready", w.Header().Get("X-Moetron-Readiness"))
 	assert.NotContains(t, w.Body.String(), "switched off", "queue errors stay in the log")
 	assert.Equal(t, http.StatusOK, serve(srv.Handler(), httptest.NewRequest("GET", "/healthz", nil)).Code,
 		"liveness does not depend on the queue")
