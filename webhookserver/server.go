@@ -191,6 +191,17 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 		if opts.Stream != nil {
 			sc = *opts.Stream
 		}
+		setDur := func(p *time.Duration, v time.Duration) {
+			if *p == 0 {
+				*p = v
+			}
+		}
+		setDur(&sc.StallTimeout, cfg.StreamStallTimeout)
+		setDur(&sc.MinBackoff, cfg.StreamMinBackoff)
+		setDur(&sc.MaxBackoff, cfg.StreamMaxBackoff)
+		if sc.InitialBackfillMinutes == 0 {
+			sc.InitialBackfillMinutes = cfg.StreamInitialBackfill
+		}
 		sc.BaseURL, sc.BearerToken, sc.Handle = cfg.APIBase, cfg.BearerToken, in.Handle
 		sc.Metrics, sc.Logger = stream.NewMetrics(reg), opts.Logger
 		if s.stream, err = stream.New(sc); err != nil {
