@@ -91,6 +91,7 @@ type stack struct {
 	t        testing.TB
 	x        *xfake.Server
 	q        qconf
+	delivery string // the webhook's DELIVERY ("" for the Account Activity stack)
 	addr     string // the webhook's listen address
 	metrics  string // the webhook's metrics address
 	wmetrics string // the worker's metrics address
@@ -109,6 +110,12 @@ type stackOptions struct {
 	noWorker    bool     // build no worker process
 	noRegister  bool     // do not register the webhook with the fake X
 	startWorker bool     // start the worker at once (default: the test starts it)
+	// delivery, when set, is the webhook's DELIVERY (webhook, stream or
+	// both) on the X Activity API: the webhook process keeps the bot's XAA
+	// subscriptions itself (linked to its WEBHOOK_URL with webhook
+	// delivery; without a webhook, which feeds the stream, otherwise), and
+	// newStack waits until they exist. Empty is the Account Activity stack.
+	delivery string
 }
 
 // newStack starts the fake X and the webhook, registers the webhook with the
@@ -125,9 +132,14 @@ func newStack(t testing.TB, q qconf, o stackOptions) *stack {
 	if o.xcfg.DuplicateWindow == 0 {
 		o.xcfg.DuplicateWindow = time.Hour
 	}
-	s := &stack{t: t, q: q, x: xfake.Start(t, o.xcfg), addr: freeAddr(t), metrics: freeAddr(t), wmetrics: freeAddr(t)}
+	s := &stack{t: t, q: q, x: xfake.Start(t, o.xcfg), delivery: o.delivery,
+		addr: freeAddr(t), metrics: freeAddr(t), wmetrics: freeAddr(t)}
 	cfg := s.x.Config()
 	spool := t.TempDir()
+	if o.delivery != "" {
+		o.noRegister = true // the webhook process registers what it needs
+		o.webhookEnv = append(s.xaaEnv(o.delivery), o.webhookEnv...)
+	}
 	s.webhook = newProc(t, "webhook", webhookBin, withEnv(append(append(q.vars(),
 		"X_CONSUMER_SECRET="+cfg.ConsumerSecret,
 		"BOT_USER_ID="+cfg.BotUserID,
@@ -140,6 +152,9 @@ func newStack(t testing.TB, q qconf, o stackOptions) *stack {
 	s.startWebhook()
 	if !o.noRegister {
 		s.register()
+	}
+	if o.delivery != "" {
+		s.waitSubscribed()
 	}
 	if !o.noWorker {
 		s.worker = newProc(t, "worker", workerBin, withEnv(append(append(q.vars(),
@@ -198,10 +213,17 @@ func (s *stack) workerCount(name string, labels ...string) float64 {
 // url is the webhook's public URL.
 func (s *stack) url() string { return "http://" + s.addr + "/webhook" }
 
-// startWebhook starts the webhook and waits until it answers a CRC.
+// startWebhook starts the webhook and waits until it answers a CRC (or,
+// with stream delivery alone, until /readyz says the stream is connected).
 func (s *stack) startWebhook() {
 	s.t.Helper()
 	s.webhook.Start()
+	if s.delivery == "stream" || s.delivery == "both" {
+		s.waitReady("webhook stream connected", "http://"+s.addr+"/readyz", s.webhook)
+	}
+	if s.delivery == "stream" {
+		return
+	}
 	eventually(s.t, 60*time.Second, "webhook answers CRC", func() error {
 		resp, err := http.Get(s.url() + "?crc_token=ready")
 		if err != nil {
@@ -247,6 +269,7 @@ type cmd struct {
 	jobID    string // the job's idempotency key
 	acked    bool   // the webhook answered 200
 	attempts int
+	xaa      bool // payload is an X Activity API envelope, delivered with PublishEvent
 }
 
 // newUser returns a fresh author, so that every command has its own
@@ -297,9 +320,19 @@ func (s *stack) commands(n int) []*cmd {
 	return cs
 }
 
-// deliver plays X delivering c once and records whether it was acknowledged.
+// deliver plays X delivering c once and records whether it was
+// acknowledged. An XAA command goes where the subscriptions say (a webhook
+// POST, or a stream line, which counts as acknowledged once published).
 func (s *stack) deliver(ctx context.Context, c *cmd) int {
 	c.attempts++
+	if c.xaa {
+		pub, err := s.x.PublishEvent(ctx, c.payload)
+		if err == nil && (pub.Status == http.StatusOK || (pub.Status == 0 && pub.Stream)) {
+			c.acked = true
+			return http.StatusOK
+		}
+		return pub.Status
+	}
 	st, _ := s.x.Deliver(ctx, c.payload)
 	if st == http.StatusOK {
 		c.acked = true

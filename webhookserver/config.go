@@ -1,6 +1,7 @@
 package webhookserver
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/moetron/moetron/filter"
 	"github.com/moetron/moetron/internal/envflag"
 	"github.com/moetron/moetron/queue/queueopen"
+	"github.com/moetron/moetron/stream"
 )
 
 // Environment variable names read by FromLookup (the design's names).
@@ -36,6 +38,11 @@ const (
 	EnvMetricsAddr       = "METRICS_ADDR"
 	EnvDelivery          = "DELIVERY"
 	EnvUserRate          = "USER_RATE_LIMIT"
+	// Tuning of the stream consumer (Go durations, and minutes).
+	EnvStreamStallTimeout    = "STREAM_STALL_TIMEOUT"
+	EnvStreamMinBackoff      = "STREAM_MIN_BACKOFF"
+	EnvStreamMaxBackoff      = "STREAM_MAX_BACKOFF"
+	EnvStreamInitialBackfill = "STREAM_INITIAL_BACKFILL_MINUTES"
 )
 
 // Delivery modes (DELIVERY): how X's events reach the server.
@@ -127,6 +134,28 @@ type Config struct {
 	AccessToken       string
 	AccessTokenSecret string
 	BearerToken       string
+
+	// StreamStallTimeout, StreamMinBackoff and StreamMaxBackoff tune the
+	// stream consumer (STREAM_STALL_TIMEOUT, STREAM_MIN_BACKOFF,
+	// STREAM_MAX_BACKOFF, Go durations such as 30s): how long a silent
+	// connection lives, and the bounds of the wait between failed
+	// connects. Zero means package stream's defaults (30 s, 1 s, 64 s); a
+	// non-zero field of Options.Stream wins.
+	StreamStallTimeout time.Duration
+	StreamMinBackoff   time.Duration
+	StreamMaxBackoff   time.Duration
+	// StreamInitialBackfill is the backfill_minutes asked for on the first
+	// connection after start-up (STREAM_INITIAL_BACKFILL_MINUTES, 0 to 5),
+	// so that events published while the process was down, or read but not
+	// yet stored when it died, come back after a restart; the duplicates
+	// among them are dropped by the queue's dedup key and the worker's
+	// ledger. FromLookup makes it DefaultStreamInitialBackfill when the
+	// variable is unset; zero means none (unless Options.Stream asks).
+	StreamInitialBackfill int
+
+	// envErrs are the environment values FromLookup could not parse;
+	// Validate reports them.
+	envErrs []string
 }
 
 // FromEnv reads a Config from the process environment.
@@ -134,7 +163,7 @@ func FromEnv() Config { return FromLookup(os.Getenv) }
 
 // FromLookup reads a Config through getenv (os.Getenv, or a map in tests).
 func FromLookup(getenv func(string) string) Config {
-	return Config{
+	c := Config{
 		Delivery:          getenv(EnvDelivery),
 		ConsumerSecret:    getenv(EnvConsumerSecret),
 		BotUserID:         getenv(EnvBotUserID),
@@ -154,7 +183,32 @@ func FromLookup(getenv func(string) string) Config {
 		PreviousSecrets:   splitSecrets(getenv(EnvPreviousSecrets)),
 		UserRateLimit:     getenv(EnvUserRate),
 	}
+	dur := func(env string, p *time.Duration) {
+		if v := getenv(env); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				c.envErrs = append(c.envErrs, fmt.Sprintf("%s %q is not a duration such as 30s or 2m", env, v))
+			}
+			*p = d
+		}
+	}
+	dur(EnvStreamStallTimeout, &c.StreamStallTimeout)
+	dur(EnvStreamMinBackoff, &c.StreamMinBackoff)
+	dur(EnvStreamMaxBackoff, &c.StreamMaxBackoff)
+	c.StreamInitialBackfill = DefaultStreamInitialBackfill
+	if v := getenv(EnvStreamInitialBackfill); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			c.envErrs = append(c.envErrs, fmt.Sprintf("%s %q is not a whole number", EnvStreamInitialBackfill, v))
+		}
+		c.StreamInitialBackfill = n
+	}
+	return c
 }
+
+// DefaultStreamInitialBackfill is STREAM_INITIAL_BACKFILL_MINUTES when
+// unset: the most X allows.
+const DefaultStreamInitialBackfill = stream.MaxBackfillMinutes
 
 // DefaultUserRateLimit is the default of Config.UserRateLimit: ten commands
 // back to back, then one a minute, per user.
@@ -225,6 +279,14 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	secret(&c.AccessToken, EnvAccessToken, "bot's OAuth access token (for registration; secret)")
 	secret(&c.AccessTokenSecret, EnvAccessTokenSecret, "bot's OAuth access token secret (for registration; secret)")
 	secret(&c.BearerToken, EnvBearerToken, "app-only bearer token (for registration and stream delivery; secret)")
+	fs.DurationVar(&c.StreamStallTimeout, envflag.Name(EnvStreamStallTimeout), c.StreamStallTimeout,
+		"stream: reconnect after this long without a byte from X (default 30s; X sends a keep-alive every ~20s)")
+	fs.DurationVar(&c.StreamMinBackoff, envflag.Name(EnvStreamMinBackoff), c.StreamMinBackoff,
+		"stream: first wait after a failed connect, doubling (default 1s)")
+	fs.DurationVar(&c.StreamMaxBackoff, envflag.Name(EnvStreamMaxBackoff), c.StreamMaxBackoff,
+		"stream: longest wait between failed connects (default 64s)")
+	fs.IntVar(&c.StreamInitialBackfill, envflag.Name(EnvStreamInitialBackfill), c.StreamInitialBackfill,
+		"stream: backfill_minutes asked for on the first connection, 0 to 5, to read what arrived while the process was down (default 0)")
 	c.Queue.Flags(fs)
 }
 
@@ -335,6 +397,15 @@ func (c Config) Validate() error {
 		p.Bad("%s %q must be a path starting with / (no spaces, ? or #)", EnvPath, c.Path)
 	} else if reserved[c.Path] {
 		p.Bad("%s %q collides with the server's own endpoints", EnvPath, c.Path)
+	}
+	p.Add(c.envErrs...)
+	if c.StreamStallTimeout < 0 || c.StreamMinBackoff < 0 || c.StreamMaxBackoff < 0 {
+		p.Bad("%s, %s and %s must not be negative", EnvStreamStallTimeout, EnvStreamMinBackoff, EnvStreamMaxBackoff)
+	} else if minB := cmp.Or(c.StreamMinBackoff, stream.DefaultMinBackoff); c.StreamMaxBackoff != 0 && c.StreamMaxBackoff < minB {
+		p.Bad("%s %v is below %s %v", EnvStreamMaxBackoff, c.StreamMaxBackoff, EnvStreamMinBackoff, minB)
+	}
+	if c.StreamInitialBackfill < 0 || c.StreamInitialBackfill > 5 {
+		p.Bad("%s %d is not within 0..5", EnvStreamInitialBackfill, c.StreamInitialBackfill)
 	}
 	if c.Port != "" && !envflag.IsDecimal(c.Port) {
 		p.Bad("%s %q is not a port number", EnvPort, c.Port)

@@ -130,3 +130,27 @@ func TestUserRateLimit(t *testing.T) {
 		assert.ErrorContains(t, c.Validate(), "USER_RATE_LIMIT", bad)
 	}
 }
+
+func TestStreamTuningFromEnv(t *testing.T) {
+	c := webhookserver.FromLookup(lookup(map[string]string{
+		"DELIVERY": "stream", "X_BEARER_TOKEN": "b", "BOT_USER_ID": "12", "QUEUE_BACKEND": "mem",
+		"STREAM_STALL_TIMEOUT": "2s", "STREAM_MIN_BACKOFF": "100ms", "STREAM_MAX_BACKOFF": "1s",
+		"STREAM_INITIAL_BACKFILL_MINUTES": "5",
+	}))
+	require.NoError(t, c.Validate())
+	assert.Equal(t, 2*time.Second, c.StreamStallTimeout)
+	assert.Equal(t, 100*time.Millisecond, c.StreamMinBackoff)
+	assert.Equal(t, time.Second, c.StreamMaxBackoff)
+	assert.Equal(t, 5, c.StreamInitialBackfill)
+
+	bad := webhookserver.FromLookup(lookup(map[string]string{
+		"DELIVERY": "stream", "X_BEARER_TOKEN": "b", "BOT_USER_ID": "12", "QUEUE_BACKEND": "mem",
+		"STREAM_STALL_TIMEOUT": "soon", "STREAM_MAX_BACKOFF": "500ms", "STREAM_INITIAL_BACKFILL_MINUTES": "9",
+	}))
+	err := bad.Validate()
+	require.Error(t, err)
+	for _, want := range []string{`STREAM_STALL_TIMEOUT "soon" is not a duration`, "STREAM_MAX_BACKOFF 500ms is below STREAM_MIN_BACKOFF 1s",
+		"STREAM_INITIAL_BACKFILL_MINUTES 9 is not within 0..5"} {
+		assert.Contains(t, err.Error(), want)
+	}
+}

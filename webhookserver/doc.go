@@ -40,7 +40,10 @@
 // suppression. It runs under Serve's context, finishes the event in hand
 // at shutdown, and reconnects on its own (see package stream); a 401 or
 // 403 from X stops Serve with an error matching stream.ErrUnauthorized.
-// Options.Stream tunes it.
+// Options.Stream tunes it; so do STREAM_STALL_TIMEOUT, STREAM_MIN_BACKOFF,
+// STREAM_MAX_BACKOFF (Go durations; defaults 30s, 1s, 64s) and
+// STREAM_INITIAL_BACKFILL_MINUTES (0 to 5, default 0: the backfill asked for
+// on the first connection, to read what arrived while the process was down).
 //
 // # Configuration
 //

@@ -76,8 +76,8 @@ type Options struct {
 	// Stream tunes the stream consumer of Delivery stream or both (stall
 	// timeout, backoff, line cap, backfill, its own HTTPClient, ...). Its
 	// BaseURL, BearerToken, Handle, Metrics and Logger are set by the
-	// server. Nil means stream's defaults, plus InitialBackfillMinutes
-	// stream.MaxBackfillMinutes (a restart asks for the last minutes again).
+	// server; its zero fields take the Config's STREAM_* values. Nil means
+	// stream's defaults and those values.
 	Stream *stream.Config
 	// Logger; nil means no logging.
 	Logger *slog.Logger
@@ -190,13 +190,20 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 		h = eh
 	}
 	if cfg.Stream() {
-		// By default a start asks for the last minutes again: events that
-		// were read but not yet stored when the previous process died come
-		// back, and the duplicates among them are dropped by the queue's
-		// dedup key and the worker's ledger.
-		sc := stream.Config{InitialBackfillMinutes: stream.MaxBackfillMinutes}
+		var sc stream.Config
 		if opts.Stream != nil {
 			sc = *opts.Stream
+		}
+		setDur := func(p *time.Duration, v time.Duration) {
+			if *p == 0 {
+				*p = v
+			}
+		}
+		setDur(&sc.StallTimeout, cfg.StreamStallTimeout)
+		setDur(&sc.MinBackoff, cfg.StreamMinBackoff)
+		setDur(&sc.MaxBackoff, cfg.StreamMaxBackoff)
+		if sc.InitialBackfillMinutes == 0 {
+			sc.InitialBackfillMinutes = cfg.StreamInitialBackfill
 		}
 		sc.BaseURL, sc.BearerToken, sc.Handle = cfg.APIBase, cfg.BearerToken, in.Handle
 		sc.Metrics, sc.Logger = stream.NewMetrics(reg), opts.Logger

@@ -1,0 +1,284 @@
+package botserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/moetron/moetron/queue"
+	"github.com/moetron/moetron/queue/queueopen"
+	"github.com/moetron/moetron/stream"
+	"github.com/moetron/moetron/webhookserver"
+	"github.com/moetron/moetron/workerserver"
+)
+
+// ShutdownTimeout bounds the wait for HTTP requests in flight at shutdown,
+// once intake and the worker have stopped.
+const ShutdownTimeout = 5 * time.Second
+
+// Options are the optional parts of New; nil means the zero value.
+type Options struct {
+	// Listener, if set, is the listener of every endpoint (Config.Addr is
+	// then not listened on). The server closes it.
+	Listener net.Listener
+	// Registry collects the metrics of both halves. Nil means a new one
+	// with the Go and process collectors.
+	Registry *prometheus.Registry
+	// Stream tunes the stream consumer beyond what Config says (see
+	// webhookserver.Options.Stream). Nil means the defaults.
+	Stream *stream.Config
+	// MinPollInterval and MaxPollInterval bound the worker's idle polling
+	// (zero: the queue's defaults). Intake wakes the worker after every
+	// enqueue anyway.
+	MinPollInterval, MaxPollInterval time.Duration
+	// Logger receives every component's records; nil discards them.
+	Logger *slog.Logger
+}
+
+// Server is the whole bot in one process: intake (the stream consumer,
+// and the webhook path with DELIVERY webhook or both) putting jobs on one
+// queue, and the worker answering them, with one listener for /metrics,
+// /healthz and /readyz.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	opened  *queueopen.Opened
+	intake  *webhookserver.Server
+	worker  *workerserver.Server
+	mux     *http.ServeMux
+	idle    *idleListener // intake's own listener, never accepting
+	mu      sync.Mutex
+	ln      net.Listener
+	started bool
+	closing sync.Once
+	closeE  error
+}
+
+// New validates cfg, opens the queue once for both halves, loads the model
+// and builds intake and the worker. Call Run to serve, or Close to release
+// it unused.
+func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.WithDefaults()
+	if opts == nil {
+		opts = &Options{}
+	}
+	s := &Server{cfg: cfg, log: opts.Logger, ln: opts.Listener, idle: newIdleListener()}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	reg := opts.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	o, err := queueopen.Open(ctx, cfg.Webhook.Queue, &queueopen.Options{Logger: s.log.With("component", "queue")})
+	if err != nil {
+		return nil, fmt.Errorf("botserver: %w", err)
+	}
+	s.opened = o
+	wcfg := cfg.Worker
+	wcfg.MetricsAddr = "" // served here
+	s.worker, err = workerserver.New(ctx, wcfg, &workerserver.Options{
+		Queue: o.Queue, PoisonFactory: o.PoisonFactory, Registry: reg,
+		MinPollInterval: opts.MinPollInterval, MaxPollInterval: opts.MaxPollInterval,
+		Logger: s.log.With("component", "worker"),
+	})
+	if err != nil {
+		o.Close()
+		return nil, fmt.Errorf("botserver: %w", err)
+	}
+	hcfg := cfg.Webhook
+	hcfg.MetricsAddr = "" // one listener: /metrics on the intake's handler
+	s.intake, err = webhookserver.New(ctx, hcfg, &webhookserver.Options{
+		Queue: o.Queue, Registry: reg, Notify: s.worker.Wake, Listener: s.idle,
+		Stream: opts.Stream, Logger: s.log.With("component", "intake"),
+	})
+	if err != nil {
+		s.worker.Close()
+		o.Close()
+		return nil, fmt.Errorf("botserver: %w", err)
+	}
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("GET /readyz", s.ready)
+	s.mux.Handle("/", s.intake.Handler()) // /healthz, /metrics, the webhook path
+	return s, nil
+}
+
+// ready answers 200 when intake is ready (the queue answers and, with the
+// stream, it is connected) and the worker consumes; else 503 saying which
+// half is not.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	for _, half := range []struct {
+		name string
+		h    http.Handler
+	}{{"intake", s.intake.Handler()}, {"worker", s.worker.Handler()}} {
+		rec := httptest.NewRecorder()
+		half.h.ServeHTTP(rec, r.Clone(r.Context()))
+		if rec.Code != http.StatusOK {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "%s: %s", half.name, rec.Body.String())
+			return
+		}
+	}
+	io.WriteString(w, "ok\n")
+}
+
+// Config returns the configuration, defaults filled in.
+func (s *Server) Config() Config { return s.cfg }
+
+// Handler serves /readyz, /healthz, /metrics and, with DELIVERY webhook or
+// both, the webhook path.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Intake returns the intake half (for its Stream status and Intake).
+func (s *Server) Intake() *webhookserver.Server { return s.intake }
+
+// Worker returns the worker half (for its Device and metrics).
+func (s *Server) Worker() *workerserver.Server { return s.worker }
+
+// Listen opens the listener on Config.Addr (unless Options.Listener gave
+// one), so that Addr reports the real address before Run.
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.Addr())
+	if err != nil {
+		return fmt.Errorf("botserver: listen on %s: %w", s.cfg.Addr(), err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the listener's address (nil before Listen).
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Run serves until ctx ends or a half stops for good (X refused the bearer
+// token): the endpoints, intake (stream, spool drainer, subscriptions) and
+// the worker. Then both halves stop together: intake stores the event in
+// hand and stops reading, the worker finishes the jobs in flight or, at
+// WORKER_DRAIN_TIMEOUT, releases them to the queue (the error then wraps
+// queue.ErrDrainTimeout; nothing is lost). It closes the server before
+// returning; after a clean stop it returns nil. A Server runs once.
+func (s *Server) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.started {
+		s.mu.Unlock()
+		return fmt.Errorf("botserver: %w", queue.ErrConsumerRunning)
+	}
+	s.started = true
+	s.mu.Unlock()
+	defer s.Close()
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	ln := s.ln
+	s.mu.Unlock()
+
+	hs := webhookserver.NewHTTPServer(s.mux, s.log)
+	served := make(chan error, 1)
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			served <- fmt.Errorf("botserver: serving on %s: %w", ln.Addr(), err)
+		}
+		close(served)
+	}()
+
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	var intakeErr, workerErr error
+	wg.Go(func() {
+		intakeErr = s.intake.Serve(rctx)
+		if intakeErr != nil {
+			s.log.Error("intake stopped", "err", intakeErr)
+		}
+		stop()
+	})
+	wg.Go(func() {
+		workerErr = s.worker.Run(rctx)
+		if workerErr != nil && !errors.Is(workerErr, queue.ErrDrainTimeout) {
+			s.log.Error("worker stopped", "err", workerErr)
+		}
+		stop()
+	})
+	s.log.Info("bot started", "addr", ln.Addr().String(), "config", s.cfg.String())
+	var serveErr error
+	select {
+	case <-rctx.Done():
+	case serveErr = <-served:
+		stop()
+	}
+	wg.Wait()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+	}
+	return errors.Join(intakeErr, workerErr, serveErr)
+}
+
+// Close releases both halves and the queue; Run calls it. It is safe to
+// call more than once.
+func (s *Server) Close() error {
+	s.closing.Do(func() {
+		s.mu.Lock()
+		if s.ln != nil && !s.started {
+			s.ln.Close()
+		}
+		s.mu.Unlock()
+		s.closeE = errors.Join(s.intake.Close(), s.worker.Close(), s.opened.Close())
+	})
+	return s.closeE
+}
+
+// idleListener is the listener handed to the intake half: the bot serves
+// the intake's handler on its own listener, so this one never accepts; it
+// only returns once closed.
+type idleListener struct {
+	once   sync.Once
+	closed chan struct{}
+}
+
+func newIdleListener() *idleListener { return &idleListener{closed: make(chan struct{})} }
+
+func (l *idleListener) Accept() (net.Conn, error) {
+	<-l.closed
+	return nil, net.ErrClosed
+}
+
+func (l *idleListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *idleListener) Addr() net.Addr { return idleAddr{} }
+
+type idleAddr struct{}
+
+func (idleAddr) Network() string { return "none" }
+func (idleAddr) String() string  { return "in-process" }

@@ -1,0 +1,71 @@
+// Command bot runs the whole bot in one process on one machine with no
+// public URL (a home PC with a GPU): it reads X's activity stream, queues
+// one job per command in a SQLite file and answers each with a generated
+// image. It serves /healthz, /readyz and /metrics on METRICS_ADDR (else
+// WEBHOOK_ADDR, default :8080). See package botserver.
+//
+// Configuration comes from the environment (the names of the project's
+// design) or the matching flags; run with -h for the list. The least it
+// needs:
+//
+//	BOT_USER_ID=... X_BEARER_TOKEN=... X_CONSUMER_KEY=... X_CONSUMER_SECRET=... \
+//	X_ACCESS_TOKEN=... X_ACCESS_TOKEN_SECRET=... DEVICE=cuda go run ./examples/bot
+//
+// SIGINT or SIGTERM stops reading the stream, lets the jobs in flight
+// finish (or puts them back on the queue) and exits 0.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/moetron/moetron/botserver"
+	"github.com/moetron/moetron/internal/envflag"
+	"github.com/moetron/moetron/queue"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bot:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx ends; it prints where it listens to stdout.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	cfg := botserver.FromEnv()
+	fs := flag.NewFlagSet("bot", flag.ContinueOnError)
+	cfg.Flags(fs)
+	log, err := envflag.Parse(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	srv, err := botserver.New(ctx, cfg, &botserver.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := srv.Listen(); err != nil {
+		srv.Close()
+		return err
+	}
+	c := srv.Config()
+	fmt.Fprintf(stdout, "bot: /healthz, /readyz, /metrics on %s\n", srv.Addr())
+	fmt.Fprintf(stdout, "bot: delivery %s from %s; answering on %s\n", c.Webhook.Delivery, c.Webhook.WithDefaults().APIBase, srv.Worker().Device())
+	err = srv.Run(ctx)
+	if errors.Is(err, queue.ErrDrainTimeout) {
+		return nil // the unfinished jobs are back on the queue: nothing is lost
+	}
+	return err
+}
