@@ -149,13 +149,21 @@ const (
 // tableName is what Azure accepts as a table name.
 var tableName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{2,62}$`)
 
+// CheckTableName says why Azure would refuse a table name, or nil.
+func CheckTableName(table string) error {
+	if !tableName.MatchString(table) {
+		return fmt.Errorf("ledgertable: table name %q: need 3 to 63 letters and digits, starting with a letter", table)
+	}
+	return nil
+}
+
 // Open connects to the table service of an Azure Storage account (a
 // connection string such as AZURE_STORAGE_CONNECTION_STRING; with Azurite
 // it needs a TableEndpoint, or UseDevelopmentStorage=true), creates the
 // table if it is missing, prunes old entities and starts the heartbeat.
 func Open(ctx context.Context, connectionString, table string, opts *Options) (*Ledger, error) {
-	if !tableName.MatchString(table) {
-		return nil, fmt.Errorf("ledgertable: table name %q: need 3 to 63 letters and digits, starting with a letter", table)
+	if err := CheckTableName(table); err != nil {
+		return nil, err
 	}
 	cs := expandDev(connectionString)
 	co := (*aztables.ClientOptions)(nil)
@@ -210,16 +218,24 @@ func New(ctx context.Context, client *aztables.Client, table string, opts *Optio
 	}
 	l := &Ledger{client: client, table: table, owner: newOwner(), opts: o,
 		held: make(map[string]*claim), stop: make(chan struct{})}
-	cctx, cancel := l.call(ctx)
-	_, err := client.CreateTable(cctx, nil)
-	cancel()
-	if err != nil && !hasStatus(err, http.StatusConflict) {
+	if err := l.createTable(ctx); err != nil {
 		return nil, l.wrap("create table", "", err)
 	}
 	l.prune(ctx)
 	l.wg.Add(1)
 	go l.beat()
 	return l, nil
+}
+
+// createTable creates the table unless it exists.
+func (l *Ledger) createTable(ctx context.Context) error {
+	cctx, cancel := l.call(ctx)
+	defer cancel()
+	_, err := l.client.CreateTable(cctx, nil)
+	if err != nil && !hasStatus(err, http.StatusConflict) {
+		return err
+	}
+	return nil
 }
 
 // newOwner names this Ledger value: host, process and a random part.
@@ -342,6 +358,12 @@ func (l *Ledger) claim(ctx context.Context, jobID string) (worker.Claim, azcore.
 		cancel()
 		if err == nil {
 			return worker.Claim{}, resp.ETag, nil
+		}
+		if hasStatus(err, http.StatusNotFound) { // the table was deleted
+			if err := l.createTable(ctx); err != nil {
+				return worker.Claim{}, "", l.wrap("create table", "", err)
+			}
+			continue
 		}
 		if !hasStatus(err, http.StatusConflict) {
 			return worker.Claim{}, "", l.wrap("claim", jobID, err)

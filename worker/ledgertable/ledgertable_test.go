@@ -382,3 +382,17 @@ func TestOpenUnreachable(t *testing.T) {
 	assert.NotContains(t, err.Error(), "c2VjcmV0c2VjcmV0")
 	assert.False(t, strings.Contains(err.Error(), "\n"), "one line: %q", err)
 }
+
+// A table deleted under a running ledger is created again by the next
+// claim.
+func TestTableRecreated(t *testing.T) {
+	ctx := ctx(t)
+	table := tableName()
+	l := open(t, table, nil)
+	_, err := client(t, table).Delete(ctx, nil)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, err := l.Claim(ctx, "dm:77")
+		return err == nil
+	}, 60*time.Second, 500*time.Millisecond)
+}
