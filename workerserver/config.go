@@ -373,6 +373,10 @@ func (c Config) String() string {
 	if model == "" {
 		model = "bundled"
 	}
+	ledger := c.Ledger
+	if table, ok := c.ledgerTable(); ok {
+		ledger = LedgerAzure + ":" + table
+	}
 	conc := "batch"
 	if c.Concurrency > 0 {
 		conc = strconv.Itoa(c.Concurrency)
@@ -380,5 +384,5 @@ func (c Config) String() string {
 	return fmt.Sprintf("bot_user_id=%s consumer_key=%s consumer_secret=%s access_token=%s access_token_secret=%s "+
 		"api_base=%s queue={%s} model=%s ort_lib=%s device=%s metrics=%q concurrency=%s drain=%s visibility=%s format=%s ledger=%s",
 		c.BotUserID, set(c.ConsumerKey), set(c.ConsumerSecret), set(c.AccessToken), set(c.AccessTokenSecret),
-		c.APIBase, c.Queue, model, c.ORTLib, c.Device, c.MetricsAddr, conc, c.DrainTimeout, c.Visibility, c.Format, c.Ledger)
+		c.APIBase, c.Queue, model, c.ORTLib, c.Device, c.MetricsAddr, conc, c.DrainTimeout, c.Visibility, c.Format, ledger)
 }

@@ -19,6 +19,7 @@ func TestLedgerConfig(t *testing.T) {
 		name, backend, ledger, want string
 	}{
 		{"azure queue defaults to the table", "azure", "", workerserver.LedgerAzure},
+		{"azure queue, explicit table ledger", "azure", "azure", workerserver.LedgerAzure},
 		{"azure queue with a file", "azure", "/var/lib/moetron/ledger.db", "/var/lib/moetron/ledger.db"},
 		{"azure queue with mem", "azure", "mem", workerserver.LedgerMem},
 		{"named table", "azure", "azure:ledgerprod", "azure:ledgerprod"},
@@ -37,6 +38,9 @@ func TestLedgerConfig(t *testing.T) {
 			assert.Equal(t, tc.want, cfg.WithDefaults().Ledger)
 			s := cfg.String()
 			assert.Contains(t, s, "ledger="+tc.want)
+			if strings.HasPrefix(tc.want, "azure") {
+				assert.Regexp(t, `ledger=azure:ledger[a-zA-Z0-9]+`, s, "the table is named")
+			}
 			assert.NotContains(t, s, "S3CRETKEY")
 		})
 	}
