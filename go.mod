@@ -6,6 +6,7 @@ toolchain go1.26.11
 
 require (
 	github.com/Azure/azure-sdk-for-go/sdk/azcore v1.23.3
+	github.com/Azure/azure-sdk-for-go/sdk/data/aztables v1.4.1
 	github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue/v2 v2.1.2
 	github.com/dghubble/oauth1 v0.7.3
 	github.com/prometheus/client_golang v1.25.0

@@ -17,6 +17,7 @@ import (
 	"github.com/moetron/moetron/queue"
 	"github.com/moetron/moetron/queue/queueopen"
 	"github.com/moetron/moetron/reply"
+	"github.com/moetron/moetron/worker/ledgertable"
 )
 
 // Environment variable names read by FromLookup: the design's names, then
@@ -45,6 +46,12 @@ const (
 // process only (no file): duplicates are still caught while the process
 // runs, and by X read-back on redelivery after a restart.
 const LedgerMem = "mem"
+
+// LedgerAzure is the WORKER_LEDGER value that keeps the job ledger in an
+// Azure Storage table (package worker/ledgertable) of the account in
+// AZURE_STORAGE_CONNECTION_STRING, named after the queue
+// (ledgertable.DefaultTableName); "azure:<table>" names the table.
+const LedgerAzure = "azure"
 
 // Defaults of Config.
 const (
@@ -135,12 +142,16 @@ type Config struct {
 	// Format is the image format sent to X, png or jpeg (IMAGE_FORMAT).
 	// Empty means DefaultFormat.
 	Format string
-	// Ledger is the job ledger file (WORKER_LEDGER, see package
-	// worker/ledgerfile), which makes two messages with the same job id get
-	// one answer, across restarts and across the worker processes of one
-	// machine. Empty means moetron-ledger.db beside the SQLite queue file,
-	// or $XDG_STATE_HOME/moetron/ledger-<queue name>.db for other backends;
-	// LedgerMem keeps it in memory.
+	// Ledger is the job ledger (WORKER_LEDGER), which makes two messages
+	// with the same job id get one answer: a file path (package
+	// worker/ledgerfile: across restarts and the worker processes of one
+	// machine), LedgerAzure or "azure:<table>" (package worker/ledgertable:
+	// a table of the account in AZURE_STORAGE_CONNECTION_STRING, shared by
+	// the workers of every machine), or LedgerMem (this process only).
+	// Empty means the table ledger with QUEUE_BACKEND=azure (its workers
+	// may run on several machines; the table is named after the queue),
+	// moetron-ledger.db beside the SQLite queue file, or
+	// $XDG_STATE_HOME/moetron/ledger-<queue name>.db for other backends.
 	Ledger string
 
 	// envErrs are the environment values FromLookup could not parse;
@@ -216,7 +227,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	s(&c.Device, EnvDevice, "auto, cpu or cuda (default "+DefaultDevice+")")
 	s(&c.MetricsAddr, EnvMetricsAddr, "address serving /metrics, /healthz and /readyz, or \""+MetricsOff+"\" (default "+DefaultMetricsAddr+")")
 	s(&c.Format, EnvImageFormat, "image format sent to X: png or jpeg (default png)")
-	s(&c.Ledger, EnvLedger, "job ledger file, or \"mem\" (default: beside the SQLite queue, else in $XDG_STATE_HOME/moetron)")
+	s(&c.Ledger, EnvLedger, "job ledger file, \"azure\" or \"azure:TABLE\" (an Azure Storage table), or \"mem\" (default: the table with the azure queue, a file beside the SQLite queue, else in $XDG_STATE_HOME/moetron)")
 	fs.IntVar(&c.Concurrency, envflag.Name(EnvConcurrency), c.Concurrency, "jobs handled at once (default: the generator's batch size)")
 	fs.DurationVar(&c.DrainTimeout, envflag.Name(EnvDrainTimeout), c.DrainTimeout,
 		"how long a shutdown waits for jobs in flight before releasing them (default "+DefaultDrainTimeout.String()+")")
@@ -263,9 +274,13 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// defaultLedger is the ledger file beside the SQLite queue, or in the
-// user's state directory, one per queue name.
+// defaultLedger is the Azure table ledger with the azure queue, the ledger
+// file beside the SQLite queue, or one in the user's state directory, one
+// per queue name.
 func defaultLedger(q queueopen.Env) string {
+	if q.Backend == queueopen.BackendAzure {
+		return LedgerAzure
+	}
 	if q.Backend == queueopen.BackendSQLite {
 		return filepath.Join(filepath.Dir(q.Path), "moetron-ledger.db")
 	}
@@ -277,6 +292,19 @@ func defaultLedger(q queueopen.Env) string {
 		return filepath.Join(home, ".local", "state", "moetron", name)
 	}
 	return filepath.Join(os.TempDir(), "moetron-"+name)
+}
+
+// ledgerTable returns the table of an Azure table ledger, and whether
+// c.Ledger (with defaults) names one.
+func (c Config) ledgerTable() (string, bool) {
+	c = c.WithDefaults()
+	if c.Ledger == LedgerAzure {
+		return ledgertable.DefaultTableName(c.Queue.Name), true
+	}
+	if t, ok := strings.CutPrefix(c.Ledger, LedgerAzure+":"); ok {
+		return t, true
+	}
+	return "", false
 }
 
 // Validate reports every problem of c at once in one error wrapping
@@ -320,6 +348,14 @@ func (c Config) Validate() error {
 	if err := c.Queue.Validate(); err != nil {
 		p.Add(strings.TrimPrefix(err.Error(), queueopen.ErrConfig.Error()+": "))
 	}
+	if table, ok := c.ledgerTable(); ok {
+		if c.Queue.ConnectionString == "" && c.Queue.Backend != queueopen.BackendAzure { // the queue reports it otherwise
+			p.Bad("%s %q needs %s", EnvLedger, c.Ledger, queueopen.EnvConnectionString)
+		}
+		if err := ledgertable.CheckTableName(table); err != nil {
+			p.Bad("%s %q: %v", EnvLedger, c.Ledger, err)
+		}
+	}
 	return p.Err(ErrConfig)
 }
 
@@ -337,6 +373,10 @@ func (c Config) String() string {
 	if model == "" {
 		model = "bundled"
 	}
+	ledger := c.Ledger
+	if table, ok := c.ledgerTable(); ok {
+		ledger = LedgerAzure + ":" + table
+	}
 	conc := "batch"
 	if c.Concurrency > 0 {
 		conc = strconv.Itoa(c.Concurrency)
@@ -344,5 +384,5 @@ func (c Config) String() string {
 	return fmt.Sprintf("bot_user_id=%s consumer_key=%s consumer_secret=%s access_token=%s access_token_secret=%s "+
 		"api_base=%s queue={%s} model=%s ort_lib=%s device=%s metrics=%q concurrency=%s drain=%s visibility=%s format=%s ledger=%s",
 		c.BotUserID, set(c.ConsumerKey), set(c.ConsumerSecret), set(c.AccessToken), set(c.AccessTokenSecret),
-		c.APIBase, c.Queue, model, c.ORTLib, c.Device, c.MetricsAddr, conc, c.DrainTimeout, c.Visibility, c.Format, c.Ledger)
+		c.APIBase, c.Queue, model, c.ORTLib, c.Device, c.MetricsAddr, conc, c.DrainTimeout, c.Visibility, c.Format, ledger)
 }

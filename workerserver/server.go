@@ -25,6 +25,7 @@ import (
 	"github.com/moetron/moetron/reply"
 	"github.com/moetron/moetron/worker"
 	"github.com/moetron/moetron/worker/ledgerfile"
+	"github.com/moetron/moetron/worker/ledgertable"
 )
 
 // Timeouts of the metrics server and of the readiness check.
@@ -168,7 +169,14 @@ func (s *Server) build(ctx context.Context, opts *Options) error {
 	}
 
 	var ledger worker.Ledger
-	if cfg.Ledger != LedgerMem {
+	if table, ok := cfg.ledgerTable(); ok {
+		lt, err := ledgertable.Open(ctx, cfg.Queue.ConnectionString, table, nil)
+		if err != nil {
+			return fmt.Errorf("workerserver: job ledger (%s): %w", EnvLedger, err)
+		}
+		ledger = lt
+		s.cleanups = append(s.cleanups, lt.Close)
+	} else if cfg.Ledger != LedgerMem {
 		lf, err := ledgerfile.Open(cfg.Ledger, nil)
 		if err != nil {
 			return fmt.Errorf("workerserver: job ledger (%s): %w", EnvLedger, err)
