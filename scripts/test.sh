@@ -4,8 +4,9 @@
 #   - ONNX Runtime: scripts/ort-lib.sh fetches the shared library into the
 #     user cache (once) and prints its path; exported as ORT_LIB.
 #   - Azurite: scripts/azurite.sh installs it into the user cache (once),
-#     starts the queue service on 127.0.0.1 with data in a temp dir, and
-#     exports MOETRON_AZURITE (a connection string) for the Azure tests.
+#     starts the queue and table services on 127.0.0.1 with data in a temp dir, and
+#     exports MOETRON_AZURITE (a connection string with QueueEndpoint and
+#     TableEndpoint) for the Azure tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
