@@ -120,7 +120,7 @@ func (c Config) Validate() error {
 		return err
 	}
 	hv := h
-	hv.MetricsAddr = "" // one listener here: METRICS_ADDR may equal WEBHOOK_ADDR
+	hv.MetricsAddr = ""       // one listener here: METRICS_ADDR may equal WEBHOOK_ADDR
 	seen := map[string]bool{} // both halves check the shared values
 	for _, e := range []struct {
 		err  error

@@ -1,10 +1,12 @@
-// Package e2e holds moetron's end-to-end tests: the real webhook and worker
-// binaries (examples/webhook, examples/worker), built once by TestMain,
+// Package e2e holds moetron's end-to-end tests: the real webhook, worker and
+// one-process bot binaries (examples/webhook, examples/worker,
+// examples/bot), built once by TestMain,
 // run as separate processes against the fake X of package xfake and a real
 // queue (a SQLite file, or Azure Storage Queue on Azurite).
 //
 // The tests play X: xfake signs and delivers Account Activity events to the
-// webhook over loopback, the worker answers through xfake's API, and the
+// webhook over loopback (or publishes X Activity API events the way the
+// subscriptions the webhook made say: a signed POST, or a stream line), the worker answers through xfake's API, and the
 // assertions read xfake's ledger (RepliesTo, DMsTo, Uploads): exactly one
 // reply with an image per command, whatever was killed on the way.
 //
@@ -20,13 +22,21 @@
 //	TestWebhookKilled             webhook SIGKILLed 3 times mid-stream; every 200 answered once
 //	TestQueueOutage               Azurite stopped mid-stream, webhook killed with jobs in its spool
 //	TestCheckExactlyOnceCatchesBadAnswers  the ledger check itself catches doubles, missing images, silence
+//	TestXAAHappyPath              X Activity API: mention, reply, quote, DM answered once, over the
+//	                              webhook and the stream (DELIVERY), SQLite and Azurite
+//	TestXAAStreamChaos            the stream dropped or stalled 12 times (seeded) while 50 commands flow
+//	TestXAADuplicates             one post as mention and reply; one event on webhook and stream (both)
+//	TestXAAStreamBadInput         garbage, oversized, unknown and error lines skipped and counted
+//	TestXAAStreamUnauthorized     a refused bearer token ends the webhook non-zero, token not shown
+//	TestBotBinary                 examples/bot on the stream, SIGKILLed once mid-flow: all answered once
 //
 // What runs where:
 //
 //   - go test ./e2e: everything, including the crash tests (the worker killed
 //     with SIGKILL twenty times, the webhook killed and Azurite stopped mid
 //     stream). A few minutes on two cores.
-//   - go test -short ./e2e: the happy paths and the protocol checks only.
+//   - go test -short ./e2e: the happy paths (TestXAAHappyPath,
+//     TestXAADuplicates and TestBotBinary too) and the protocol checks only.
 //
 // Tests that need something missing skip and say what: the binaries (when
 // examples/webhook or examples/worker do not build), ONNX Runtime (ORT_LIB or

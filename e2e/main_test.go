@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// bins holds the binaries TestMain built, by name ("webhook", "worker"), and
+// bins holds the binaries TestMain built, by name ("webhook", "worker", "bot"), and
 // why a binary is missing when it is.
 var bins = struct {
 	dir     string
@@ -38,7 +38,7 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	bins.dir = dir
-	for _, name := range []string{"webhook", "worker"} {
+	for _, name := range []string{"webhook", "worker", "bot"} {
 		buildBinary(name)
 	}
 	return m.Run()

@@ -38,9 +38,12 @@ func TestXAAStreamChaos(t *testing.T) {
 	s := newStack(t, sqliteQueue(t), stackOptions{startWorker: true, delivery: "stream"})
 	cs := s.xaaCommands(50)
 	const faults = 12
+	// One fault in each stretch of four commands, at a random place in it:
+	// at least two commands follow every fault before the next, so that a
+	// drop after one or two more lines has happened by then.
 	at := map[int]bool{}
-	for _, i := range rng.Perm(len(cs) - 2)[:faults] {
-		at[i+1] = true // never before the first command or after the last
+	for j := range faults {
+		at[2+4*j+rng.IntN(2)] = true
 	}
 
 	ctx := ctxFor(t, 3*time.Minute)
@@ -62,7 +65,7 @@ func TestXAAStreamChaos(t *testing.T) {
 			case 0:
 				f = xfake.StreamFault{Kind: xfake.StreamDrop}
 			case 1:
-				f = xfake.StreamFault{Kind: xfake.StreamDrop, AfterLines: 1 + rng.IntN(3)}
+				f = xfake.StreamFault{Kind: xfake.StreamDrop, AfterLines: 1 + rng.IntN(2)}
 			default:
 				f = xfake.StreamFault{Kind: xfake.StreamStall}
 			}
