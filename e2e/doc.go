@@ -29,6 +29,8 @@
 //	TestXAAStreamBadInput         garbage, oversized, unknown and error lines skipped and counted
 //	TestXAAStreamUnauthorized     a refused bearer token ends the webhook non-zero, token not shown
 //	TestBotBinary                 examples/bot on the stream, SIGKILLed once mid-flow: all answered once
+//	TestScaleOut                  two webhook replicas, three workers on one Azure queue (table ledger),
+//	                              200 commands, a worker SIGKILLed every few seconds: each answered once
 //
 // What runs where:
 //
