@@ -91,13 +91,25 @@ func (c Config) WithDefaults() Config {
 }
 
 // Addr is the one listen address: METRICS_ADDR when set, else the
-// webhook's address (WEBHOOK_ADDR, default :8080, or :$PORT).
+// webhook's address (WEBHOOK_ADDR, or :$PORT); when neither is set it is
+// DefaultLocalAddr with stream delivery (nothing from outside must reach
+// it) and :8080 when a webhook is served.
 func (c Config) Addr() string {
 	if c.Webhook.MetricsAddr != "" {
 		return c.Webhook.MetricsAddr
 	}
-	return c.Webhook.WithDefaults().Addr
+	h := c.Webhook.WithDefaults()
+	if !h.Webhook() && c.Webhook.Addr == "" && c.Webhook.Port == "" {
+		// Stream delivery serves nothing X must reach: keep the metrics
+		// and health endpoints on this machine unless told otherwise.
+		return DefaultLocalAddr
+	}
+	return h.Addr
 }
+
+// DefaultLocalAddr is the bot's listener with stream delivery when neither
+// METRICS_ADDR nor WEBHOOK_ADDR (or PORT) is set.
+const DefaultLocalAddr = "127.0.0.1:8080"
 
 // Validate reports every problem of c in one error wrapping ErrConfig:
 // when a required variable is missing, the error names every missing one

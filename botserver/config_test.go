@@ -66,7 +66,9 @@ func TestDefaults(t *testing.T) {
 	d := c.WithDefaults()
 	assert.Equal(t, webhookserver.DeliveryStream, d.Webhook.Delivery)
 	assert.Equal(t, botserver.DefaultInitialBackfill, d.Webhook.StreamInitialBackfill)
-	assert.Equal(t, ":8080", d.Addr())
+	assert.Equal(t, botserver.DefaultLocalAddr, d.Addr(), "stream delivery listens on loopback by default")
+	both := botserver.FromLookup(lookup(env(map[string]string{"DELIVERY": "both", "X_CONSUMER_SECRET": "cs"})))
+	assert.Equal(t, ":8080", both.Addr(), "a webhook must be reachable")
 	assert.Equal(t, "1114259648326987776", d.Worker.BotUserID)
 	assert.Equal(t, "ats-very-secret", d.Worker.AccessTokenSecret, "the worker answers with the shared credentials")
 

@@ -38,8 +38,9 @@
 //     had already answered becomes a job again, and the worker's job ledger
 //     (WORKER_LEDGER, by default a file beside the SQLite queue) answers it
 //     with nothing: one answer per command across the restart.
-//   - The one listener is METRICS_ADDR when set, else WEBHOOK_ADDR
-//     (default :8080, or :$PORT).
+//   - The one listener is METRICS_ADDR when set, else WEBHOOK_ADDR (or
+//     :$PORT); with neither, 127.0.0.1:8080 for stream delivery (nothing
+//     outside needs to reach it) and :8080 when the webhook is served.
 //
 // A missing required value is one error naming every missing variable;
 // secrets never appear in logs, errors or -h.

@@ -2,7 +2,7 @@
 // public URL (a home PC with a GPU): it reads X's activity stream, queues
 // one job per command in a SQLite file and answers each with a generated
 // image. It serves /healthz, /readyz and /metrics on METRICS_ADDR (else
-// WEBHOOK_ADDR, default :8080). See package botserver.
+// WEBHOOK_ADDR, default 127.0.0.1:8080). See package botserver.
 //
 // Configuration comes from the environment (the names of the project's
 // design) or the matching flags; run with -h for the list. The least it
