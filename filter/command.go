@@ -31,6 +31,10 @@ type Command struct {
 	// characters (see Table.Match), so "moerand" is fine and "moe rand" or
 	// "#moerand" is not. A keyword may belong to one command only.
 	Keywords []string
+	// Only limits where the command is available: "" (the zero value) means
+	// posts and DMs, KindTweet posts only, KindDM DMs only. Elsewhere its
+	// keywords are ordinary words (see Table.MatchIn).
+	Only Kind
 }
 
 // DefaultCommands returns the default command table of the design:
@@ -57,6 +61,7 @@ type keyword struct {
 	word    string
 	runes   int // rune count, a cheap pre-check before strings.EqualFold
 	command string
+	only    Kind // the command's Only
 }
 
 // NewTable validates cmds and returns a table. It fails with an error
@@ -77,6 +82,9 @@ func NewTable(cmds ...Command) (*Table, error) {
 			return nil, fmt.Errorf("%w: command name %q used twice", ErrInvalidTable, c.Name)
 		}
 		names[c.Name] = true
+		if c.Only != "" && c.Only != KindTweet && c.Only != KindDM {
+			return nil, fmt.Errorf("%w: command %q: Only %q is not %q or %q", ErrInvalidTable, c.Name, c.Only, KindTweet, KindDM)
+		}
 		if len(c.Keywords) == 0 {
 			return nil, fmt.Errorf("%w: command %q has no keywords", ErrInvalidTable, c.Name)
 		}
@@ -90,9 +98,9 @@ func NewTable(cmds ...Command) (*Table, error) {
 						ErrInvalidTable, w, c.Name, k.command)
 				}
 			}
-			t.keywords = append(t.keywords, keyword{word: w, runes: utf8.RuneCountInString(w), command: c.Name})
+			t.keywords = append(t.keywords, keyword{word: w, runes: utf8.RuneCountInString(w), command: c.Name, only: c.Only})
 		}
-		t.commands = append(t.commands, Command{Name: c.Name, Keywords: append([]string(nil), c.Keywords...)})
+		t.commands = append(t.commands, Command{Name: c.Name, Keywords: append([]string(nil), c.Keywords...), Only: c.Only})
 	}
 	return t, nil
 }
@@ -116,7 +124,7 @@ func DefaultTable() *Table { return defaultTable }
 func (t *Table) Commands() []Command {
 	out := make([]Command, len(t.commands))
 	for i, c := range t.commands {
-		out[i] = Command{Name: c.Name, Keywords: append([]string(nil), c.Keywords...)}
+		out[i] = Command{Name: c.Name, Keywords: append([]string(nil), c.Keywords...), Only: c.Only}
 	}
 	return out
 }
@@ -155,7 +163,12 @@ type Match struct {
 // "@bot moerand!", "#moerand" and "(MoeRand)" contain the keyword
 // moerand, while "moerandom", "moerand_2", "moerand2" and "xmoerand" do
 // not. Invalid UTF-8 bytes separate words.
-func (t *Table) Match(text string) (Match, bool) {
+func (t *Table) Match(text string) (Match, bool) { return t.MatchIn("", text) }
+
+// MatchIn is Match for a text of kind KindTweet or KindDM: the keywords of
+// commands not available there (Command.Only) are skipped, as if they were
+// ordinary words. An empty kind matches every keyword, as Match does.
+func (t *Table) MatchIn(kind Kind, text string) (Match, bool) {
 	start, runes := -1, 0
 	for i := 0; i <= len(text); {
 		var r rune
@@ -174,7 +187,7 @@ func (t *Table) Match(text string) (Match, bool) {
 		if start >= 0 {
 			word := text[start:i]
 			for _, k := range t.keywords {
-				if k.runes == runes && strings.EqualFold(k.word, word) {
+				if k.runes == runes && (kind == "" || k.only == "" || k.only == kind) && strings.EqualFold(k.word, word) {
 					return Match{
 						Command: k.command,
 						Keyword: word,
@@ -239,3 +252,11 @@ func checkKeyword(w string) error {
 	}
 	return nil
 }
+
+// CheckCommandName reports why name cannot be a command name (see
+// Command.Name), or nil.
+func CheckCommandName(name string) error { return checkCommandName(name) }
+
+// CheckKeyword reports why w cannot be a keyword (see Command.Keywords), or
+// nil.
+func CheckKeyword(w string) error { return checkKeyword(w) }

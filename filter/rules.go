@@ -159,7 +159,7 @@ func (t *Table) tweet(bot, forUser string, p *events.Payload, tw *events.Tweet, 
 		r.Reason = ReasonNotAddressed
 	default:
 		text := tw.VisibleText()
-		m, ok := t.Match(text)
+		m, ok := t.MatchIn(KindTweet, text)
 		if !ok {
 			r.Reason = ReasonNotACommand
 			break
@@ -188,7 +188,7 @@ func (t *Table) dm(bot, forUser string, p *events.Payload, d *events.DirectMessa
 		r.Reason = ReasonNotAddressed
 	default:
 		text := d.VisibleText()
-		m, ok := t.Match(text)
+		m, ok := t.MatchIn(KindDM, text)
 		if !ok {
 			r.Reason = ReasonNotACommand
 			break

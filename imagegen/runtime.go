@@ -73,7 +73,7 @@ func loadRuntime(path string) (string, error) {
 	}
 	version, err := probeLibrary(path)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v; run `make ort` (scripts/ort-lib.sh) or set ORT_LIB to an ONNX Runtime %s library", ErrRuntime, err, ORTVersion)
+		return "", fmt.Errorf("%w: %v; %s, or set ORT_LIB to an ONNX Runtime %s library", ErrRuntime, err, FetchHint, ORTVersion)
 	}
 	ort.SetSharedLibraryPath(path)
 	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
@@ -88,7 +88,7 @@ func checkLibraryFile(path string) error {
 	st, err := os.Stat(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("%w: ONNX Runtime library not found at %q; run `make ort` (scripts/ort-lib.sh) to fetch it, or set ORT_LIB", ErrRuntime, path)
+		return fmt.Errorf("%w: ONNX Runtime library not found at %q; %s, or set ORT_LIB", ErrRuntime, path, FetchHint)
 	case err != nil:
 		return fmt.Errorf("%w: ONNX Runtime library %q: %v", ErrRuntime, path, err)
 	case st.IsDir():

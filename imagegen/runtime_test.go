@@ -31,7 +31,7 @@ func TestMissingLibrary(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "libonnxruntime.so")
 	err := checkLibraryFile(missing)
 	require.ErrorIs(t, err, ErrRuntime)
-	assert.Contains(t, err.Error(), "make ort")
+	assert.Contains(t, err.Error(), "go run github.com/moetron/moetron/examples/ortfetch")
 	assert.Contains(t, err.Error(), missing)
 
 	err = checkLibraryFile(t.TempDir())
@@ -152,7 +152,7 @@ func TestNewWithoutLibrary(t *testing.T) {
 		require.NoError(t, err, "%s", out)
 		assert.Contains(t, string(out), "CHILD-ERROR: imagegen: ONNX Runtime unavailable")
 		assert.Contains(t, string(out), c.want)
-		assert.Contains(t, string(out), "make ort")
+		assert.Contains(t, string(out), "go run github.com/moetron/moetron/examples/ortfetch")
 		assert.Contains(t, string(out), "CHILD-SAME: true true", "the error is kept for later callers")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moetron/moetron/commands"
 	"github.com/moetron/moetron/filter"
 	"github.com/moetron/moetron/internal/envflag"
 	"github.com/moetron/moetron/queue/queueopen"
@@ -43,6 +44,7 @@ const (
 	EnvStreamMinBackoff      = "STREAM_MIN_BACKOFF"
 	EnvStreamMaxBackoff      = "STREAM_MAX_BACKOFF"
 	EnvStreamInitialBackfill = "STREAM_INITIAL_BACKFILL_MINUTES"
+	EnvCommandsFile          = commands.EnvFile
 )
 
 // Delivery modes (DELIVERY): how X's events reach the server.
@@ -93,6 +95,10 @@ type Config struct {
 	// minute; "off" for none). Empty means DefaultUserRateLimit. Commands
 	// over the limit are dropped with the decision rate_limited.
 	UserRateLimit string
+	// CommandsFile is the commands file (COMMANDS_FILE, see package
+	// commands), the same file the worker reads. Empty means the default
+	// table. New fails on a bad file, naming its line and field.
+	CommandsFile string
 
 	// Addr is the listen address (WEBHOOK_ADDR). Empty means ":$PORT" when
 	// Port is set, else DefaultAddr.
@@ -182,6 +188,7 @@ func FromLookup(getenv func(string) string) Config {
 		BearerToken:       getenv(EnvBearerToken),
 		PreviousSecrets:   splitSecrets(getenv(EnvPreviousSecrets)),
 		UserRateLimit:     getenv(EnvUserRate),
+		CommandsFile:      getenv(EnvCommandsFile),
 	}
 	dur := func(env string, p *time.Duration) {
 		if v := getenv(env); v != "" {
@@ -267,6 +274,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	s(&c.Delivery, EnvDelivery, "how events arrive: webhook (X POSTs to WEBHOOK_PATH), stream (read X's activity stream with X_BEARER_TOKEN; no public URL) or both (default webhook)")
 	secret(&c.ConsumerSecret, EnvConsumerSecret, "X app consumer secret (required for webhook delivery; secret, prefer the environment)")
 	s(&c.BotUserID, EnvBotUserID, "the bot's X user id (required)")
+	s(&c.CommandsFile, EnvCommandsFile, "commands file (YAML; default: moerand, moemess, moename)")
 	s(&c.UserRateLimit, EnvUserRate, "commands per user: BURST/EVERY or off (default "+DefaultUserRateLimit+")")
 	s(&c.Addr, EnvAddr, "listen address (default :8080, or :$PORT when PORT is set)")
 	s(&c.Port, EnvPort, "port to listen on when -webhook-addr is not set")

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/moetron/moetron/commands"
 	"github.com/moetron/moetron/events"
 	"github.com/moetron/moetron/filter"
 	"github.com/moetron/moetron/intake"
@@ -46,9 +47,12 @@ type Options struct {
 	// Queue receives the jobs. Nil means open Config.Queue with
 	// queueopen; the server then closes it in Close.
 	Queue queue.Queue
-	// Filter decides which events are jobs. Nil means the default command
-	// table for Config.BotUserID.
+	// Filter decides which events are jobs. Nil means a filter of
+	// Commands' table for Config.BotUserID.
 	Filter *filter.Filter
+	// Commands is the command table when Filter is nil. Nil means
+	// Config.CommandsFile (COMMANDS_FILE), or commands.Default().
+	Commands *commands.Set
 	// Notify is called after jobs reach the queue (a same-process
 	// queue.Consumer's Wake).
 	Notify func()
@@ -138,8 +142,14 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 	f := opts.Filter
 	if f == nil {
 		var err error
+		set := opts.Commands
+		if set == nil {
+			if set, err = commands.Load(cfg.CommandsFile); err != nil {
+				return nil, fmt.Errorf("webhookserver: %w", err)
+			}
+		}
 		rl, _ := cfg.RateLimit() // Validate checked it
-		if f, err = filter.New(filter.Config{BotUserID: cfg.BotUserID, RateLimit: rl, Logger: opts.Logger}); err != nil {
+		if f, err = filter.New(filter.Config{BotUserID: cfg.BotUserID, Table: set.Table(), RateLimit: rl, Logger: opts.Logger}); err != nil {
 			return nil, fmt.Errorf("webhookserver: %w", err)
 		}
 	}

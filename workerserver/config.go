@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moetron/moetron/commands"
 	"github.com/moetron/moetron/imagegen"
 	"github.com/moetron/moetron/internal/envflag"
 	"github.com/moetron/moetron/queue"
@@ -40,6 +41,7 @@ const (
 	EnvMaxDequeue        = "WORKER_MAX_DEQUEUE"
 	EnvImageFormat       = "IMAGE_FORMAT"
 	EnvLedger            = "WORKER_LEDGER"
+	EnvCommandsFile      = commands.EnvFile
 )
 
 // LedgerMem is the WORKER_LEDGER value that keeps the job ledger in the
@@ -153,6 +155,10 @@ type Config struct {
 	// moetron-ledger.db beside the SQLite queue file, or
 	// $XDG_STATE_HOME/moetron/ledger-<queue name>.db for other backends.
 	Ledger string
+	// CommandsFile is the commands file (COMMANDS_FILE, see package
+	// commands), the same file the webhook reads. Empty means the default
+	// table. New fails on a bad file, naming its line and field.
+	CommandsFile string
 
 	// envErrs are the environment values FromLookup could not parse;
 	// Validate reports them.
@@ -181,6 +187,7 @@ func FromLookup(getenv func(string) string) Config {
 		MetricsAddr:       cmp.Or(getenv(EnvMetricsAddr), DefaultMetricsAddr),
 		Format:            getenv(EnvImageFormat),
 		Ledger:            getenv(EnvLedger),
+		CommandsFile:      getenv(EnvCommandsFile),
 	}
 	num := func(env string, p *int) {
 		if v := getenv(env); v != "" {
@@ -228,6 +235,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	s(&c.MetricsAddr, EnvMetricsAddr, "address serving /metrics, /healthz and /readyz, or \""+MetricsOff+"\" (default "+DefaultMetricsAddr+")")
 	s(&c.Format, EnvImageFormat, "image format sent to X: png or jpeg (default png)")
 	s(&c.Ledger, EnvLedger, "job ledger file, \"azure\" or \"azure:TABLE\" (an Azure Storage table), or \"mem\" (default: the table with the azure queue, a file beside the SQLite queue, else in $XDG_STATE_HOME/moetron)")
+	s(&c.CommandsFile, EnvCommandsFile, "commands file (YAML; default: moerand, moemess, moename)")
 	fs.IntVar(&c.Concurrency, envflag.Name(EnvConcurrency), c.Concurrency, "jobs handled at once (default: the generator's batch size)")
 	fs.DurationVar(&c.DrainTimeout, envflag.Name(EnvDrainTimeout), c.DrainTimeout,
 		"how long a shutdown waits for jobs in flight before releasing them (default "+DefaultDrainTimeout.String()+")")

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -18,8 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/moetron/moetron/commands"
 	"github.com/moetron/moetron/imagegen"
-	"github.com/moetron/moetron/imagegen/bundled"
 	"github.com/moetron/moetron/queue"
 	"github.com/moetron/moetron/queue/queueopen"
 	"github.com/moetron/moetron/reply"
@@ -53,11 +52,19 @@ type Options struct {
 	// PoisonFactory opens the poison queue by name for Options.Queue (see
 	// queue.ConsumerConfig.PoisonFactory).
 	PoisonFactory func(name string) (queue.Queue, error)
-	// Generator renders the images. Nil means load Config.ModelPath (or the
-	// bundled model) on Config.Device; the server then closes it. A given
-	// Generator is shared, not closed, and Config's model settings are
-	// ignored.
-	Generator *imagegen.Generator
+	// Generator renders the images: an *imagegen.Generator or any
+	// worker.Generator (a MaxBatch() int method, if it has one, sets the
+	// default concurrency; else 1). Nil means load Config.ModelPath (or the
+	// bundled model) on Config.Device, plus the commands' own models; the
+	// server then closes them. A given Generator is shared, not closed,
+	// and Config's and the commands' model settings are ignored.
+	Generator worker.Generator
+	// Commands is the command table. Nil means Config.CommandsFile
+	// (COMMANDS_FILE), or commands.Default() without one.
+	Commands *commands.Set
+	// Handler sends each job's answer (see JobHandler); nil means a reply
+	// or DM on X with the image.
+	Handler JobHandler
 	// HTTPClient supplies the transport (and the timeout) of the calls to
 	// X; nil means reply's defaults.
 	HTTPClient *http.Client
@@ -91,7 +98,7 @@ type Server struct {
 	reg      *prometheus.Registry
 	opened   *queueopen.Opened   // non-nil when the server opened the queue
 	q        queue.Queue         // the job queue
-	gen      *imagegen.Generator // the generator in use
+	onnx     *imagegen.Generator // the ONNX generator the server loaded (nil with Options.Generator)
 	ownGen   bool                // the server loaded gen and closes it
 	wmet     *worker.Metrics     // job outcomes and latencies
 	cmet     *ConsumerMetrics    // the consumer's hooks
@@ -107,6 +114,9 @@ type Server struct {
 	closing  sync.Once           // Close runs once
 	closeErr error               // Close's result
 	cleanups []func() error      // what Close releases, in order
+
+	gen  worker.Generator // the generator in use (Options.Generator, onnx, or a router over the commands' models)
+	rcfg reply.Config     // the reply client's configuration
 }
 
 // New validates cfg, opens the queue and loads the model (unless opts gives
@@ -141,31 +151,25 @@ func (s *Server) build(ctx context.Context, opts *Options) error {
 	if opts.Queue != nil && opts.Poison == nil && opts.PoisonFactory == nil {
 		return fmt.Errorf("%w: Options.Queue needs Options.Poison or Options.PoisonFactory", ErrConfig)
 	}
-	client, err := reply.New(reply.Config{
+	s.rcfg = reply.Config{
 		ConsumerKey: cfg.ConsumerKey, ConsumerSecret: cfg.ConsumerSecret,
 		AccessToken: cfg.AccessToken, AccessTokenSecret: cfg.AccessTokenSecret,
 		BotUserID: cfg.BotUserID, BaseURL: cfg.APIBase, HTTPClient: opts.HTTPClient,
 		Logger: s.log.With("component", "reply"),
-	})
+	}
+	client, err := reply.New(s.rcfg)
 	if err != nil {
 		return fmt.Errorf("workerserver: %w", err)
 	}
 
-	s.gen = opts.Generator
-	if s.gen == nil {
-		if _, err := os.Stat(cfg.ORTLib); err != nil {
-			return fmt.Errorf("workerserver: ONNX Runtime library %s: %w (run scripts/ort-lib.sh, or set %s)", cfg.ORTLib, err, EnvORTLib)
+	set := opts.Commands
+	if set == nil {
+		if set, err = commands.Load(cfg.CommandsFile); err != nil {
+			return fmt.Errorf("workerserver: %w", err)
 		}
-		gcfg := imagegen.Config{ModelPath: cfg.ModelPath, LibraryPath: cfg.ORTLib, CUDAPlugin: cfg.CUDAPlugin,
-			Device: cfg.Device, Logger: s.log.With("component", "imagegen")}
-		if gcfg.ModelPath == "" {
-			gcfg.Model = bundled.Model()
-		}
-		if s.gen, err = imagegen.New(gcfg); err != nil {
-			return fmt.Errorf("workerserver: loading the model: %w", err)
-		}
-		s.ownGen = true
-		s.cleanups = append(s.cleanups, s.gen.Close)
+	}
+	if err := s.loadGenerator(opts.Generator, set); err != nil {
+		return err
 	}
 
 	var ledger worker.Ledger
@@ -191,8 +195,13 @@ func (s *Server) build(ctx context.Context, opts *Options) error {
 		first = DefaultAuthRecheck
 	}
 	s.gate = newAuthGate(client, cfg.BotUserID, s.log.With("component", "auth"), newAuthMetrics(s.reg), first)
+	rep, err := s.answerer(client, set, opts.Handler)
+	if err != nil {
+		return err
+	}
 	w, err := worker.New(worker.Config{
-		Generator: s.gen, Replier: client, BotUserID: cfg.BotUserID, Format: imagegen.Format(cfg.Format),
+		Generator: s.gen, Replier: rep, BotUserID: cfg.BotUserID, Format: imagegen.Format(cfg.Format),
+		Table: set.Table(), Commands: set.Generation(),
 		Metrics: s.wmet, Logger: s.log.With("component", "worker"), Ledger: ledger,
 		ClaimedRetry: min(worker.DefaultClaimedRetry, cfg.Visibility),
 	})
@@ -218,10 +227,13 @@ func (s *Server) build(ctx context.Context, opts *Options) error {
 	}
 	s.conc = cfg.Concurrency
 	if s.conc == 0 {
-		s.conc = s.gen.MaxBatch()
+		s.conc = 1
+		if b, ok := s.gen.(interface{ MaxBatch() int }); ok {
+			s.conc = b.MaxBatch()
+		}
 	}
 	ccfg.Concurrency, ccfg.BatchSize = s.conc, min(s.conc, queue.MaxReceive)
-	if s.consumer, err = queue.NewConsumer(gatedQueue{Queue: s.q, gate: s.gate}, authHandler{next: w, gate: s.gate}, ccfg); err != nil {
+	if s.consumer, err = queue.NewConsumer(gatedQueue{Queue: s.q, gate: s.gate}, authHandler{next: s.knownCommands(w, set), gate: s.gate}, ccfg); err != nil {
 		return fmt.Errorf("workerserver: %w", err)
 	}
 	s.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -331,8 +343,14 @@ func (s *Server) QueuePath() string {
 	return s.opened.Env.Path
 }
 
-// Device returns the device the generator runs on ("cpu" or "cuda").
-func (s *Server) Device() string { return s.gen.Device() }
+// Device returns the device the generator runs on ("cpu" or "cuda"), or
+// "custom" for an Options.Generator that does not say.
+func (s *Server) Device() string {
+	if d, ok := s.gen.(interface{ Device() string }); ok {
+		return d.Device()
+	}
+	return "custom"
+}
 
 // Concurrency returns how many jobs are handled at once.
 func (s *Server) Concurrency() int { return s.conc }
@@ -411,7 +429,7 @@ func (s *Server) Run(ctx context.Context) error {
 		close(served)
 	}
 
-	attrs := []any{"config", s.cfg.String(), "device", s.gen.Device(), "concurrency", s.conc, "max_batch", s.gen.MaxBatch()}
+	attrs := []any{"config", s.cfg.String(), "device", s.Device(), "concurrency", s.conc}
 	if p := s.QueuePath(); p != "" {
 		attrs = append(attrs, "queue_path", p)
 	}
