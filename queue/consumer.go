@@ -88,6 +88,12 @@ type ConsumerConfig struct {
 	// Receive). 0 means 2 s, lower than Azure Functions' 1 min because a
 	// bot's replies are interactive; Wake cuts any wait short.
 	MaxPollInterval time.Duration
+	// Notifier tells the Consumer when messages may have arrived, so that
+	// it Wakes at once instead of waiting for its next poll (it keeps
+	// polling for messages that become visible with time). nil means the
+	// queue itself when it implements Notifier (the SQLite backend does),
+	// else none; set it when q wraps a queue that is one.
+	Notifier Notifier
 	// DrainTimeout is how long Run waits for in-flight handlers after its
 	// context ends before it cancels them and makes their messages visible
 	// again. 0 means 30 s; a negative value means release at once.
@@ -282,6 +288,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		case <-fctx.Done():
 		}
 	}()
+	c.listen(fctx)
 	c.fetch(fctx, base)
 	cancel()
 	c.runErr = c.drain(base)

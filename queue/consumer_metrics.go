@@ -37,6 +37,9 @@ type ConsumerMetrics struct {
 	// a lost lease; op is "receive", "renew", "delete", "release", "defer"
 	// or "poison".
 	QueueError func(op string, err error)
+	// Notified is called for each change reported by the queue's Notifier
+	// (see ConsumerConfig.Notifier), before the Consumer wakes.
+	Notified func()
 }
 
 func (m *ConsumerMetrics) received() {
@@ -102,5 +105,11 @@ func (m *ConsumerMetrics) handlerDone(d time.Duration, err error) {
 func (m *ConsumerMetrics) queueError(op string, err error) {
 	if m != nil && m.QueueError != nil {
 		m.QueueError(op, err)
+	}
+}
+
+func (m *ConsumerMetrics) notified() {
+	if m != nil && m.Notified != nil {
+		m.Notified()
 	}
 }

@@ -3,7 +3,9 @@
 #   1. go run ./bench/ingest      webhook ingest vs a bare HMAC handler
 #   2. go run ./bench/delivery    XAA events by stream vs by webhook into SQLite
 #   3. go run ./bench/queuebench  queue backends (an Azure row on Azurite)
-#   4. the Go benchmarks of crc, events, filter, imagegen, queue and worker
+#   4. go run ./bench/pickup      job pickup by an idle worker: polling vs watching
+#   5. go run ./bench/mention2reply  delivery → reply through the real binaries
+#   6. the Go benchmarks of crc, events, filter, imagegen, queue and worker
 # and prints their results as one report: the two programs' tables as they
 # print them, then one table of the Go benchmarks (package, benchmark,
 # ns/op, B/op, allocs/op and any custom metrics). Speeds are only compared
@@ -15,7 +17,9 @@
 # bare and webhook phases alternate; QUEUEBENCH_ARGS (default "-n 1000 -rounds 3")
 # go to queuebench, whose own default (4000 messages, 3 rounds) takes over
 # ten minutes with the Azurite row; DELIVERY_ARGS (default "-n 4000 -rounds 3")
-# go to bench/delivery. The whole run takes a few minutes.
+# go to bench/delivery; PICKUP_ARGS (default: its own, 20 jobs, about 50 s)
+# go to bench/pickup; M2R_ARGS (default: its own, 20 mentions, under a
+# minute; needs ORT_LIB) go to bench/mention2reply. The whole run takes a few minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +28,8 @@ INGEST_D=${INGEST_D:-3s}
 INGEST_ROUNDS=${INGEST_ROUNDS:-3}
 QUEUEBENCH_ARGS=${QUEUEBENCH_ARGS:--n 1000 -rounds 3}
 DELIVERY_ARGS=${DELIVERY_ARGS:--n 4000 -rounds 3}
+PICKUP_ARGS=${PICKUP_ARGS:-}
+M2R_ARGS=${M2R_ARGS:-}
 
 if [ -z "${ORT_LIB:-}" ] && [ -f scripts/ort-lib.sh ]; then
   ORT_LIB=$(bash scripts/ort-lib.sh)
@@ -67,6 +73,16 @@ echo "bench: queue backends (go run ./bench/queuebench $QUEUEBENCH_ARGS)" >&2
 go run ./bench/queuebench $QUEUEBENCH_ARGS >"$out/queue.txt" 2>"$out/queue.err" || {
   status=1; echo "bench: bench/queuebench failed:" >&2; cat "$out/queue.err" >&2; }
 
+echo "bench: job pickup (go run ./bench/pickup $PICKUP_ARGS)" >&2
+# shellcheck disable=SC2086
+go run ./bench/pickup $PICKUP_ARGS >"$out/pickup.txt" 2>"$out/pickup.err" || {
+  status=1; echo "bench: bench/pickup failed:" >&2; cat "$out/pickup.err" >&2; }
+
+echo "bench: mention to reply (go run ./bench/mention2reply $M2R_ARGS)" >&2
+# shellcheck disable=SC2086
+go run ./bench/mention2reply $M2R_ARGS >"$out/m2r.txt" 2>"$out/m2r.err" || {
+  status=1; echo "bench: bench/mention2reply failed:" >&2; cat "$out/m2r.err" >&2; }
+
 pkgs=$(go list ./crc/... ./events/... ./filter/... ./imagegen/... ./queue/... ./worker/... 2>/dev/null)
 echo "bench: go test -run '^\$' -bench . -benchmem -benchtime $BENCHTIME (crc events filter imagegen queue worker)" >&2
 go test -run '^$' -bench . -benchmem -benchtime "$BENCHTIME" -timeout 8m $pkgs >"$out/go.txt" 2>&1 || {
@@ -83,6 +99,12 @@ cat "$out/delivery.txt"
 echo
 echo "-- queue backends (bench/queuebench $QUEUEBENCH_ARGS)"
 cat "$out/queue.txt"
+echo
+echo "-- job pickup by an idle worker (bench/pickup $PICKUP_ARGS)"
+cat "$out/pickup.txt"
+echo
+echo "-- mention to reply through the binaries (bench/mention2reply $M2R_ARGS)"
+cat "$out/m2r.txt"
 echo
 echo "-- Go benchmarks (-benchtime $BENCHTIME)"
 # Benchmark lines: name, iterations, then value/unit pairs. The package is

@@ -233,6 +233,11 @@ func (s *Server) build(ctx context.Context, opts *Options) error {
 		}
 	}
 	ccfg.Concurrency, ccfg.BatchSize = s.conc, min(s.conc, queue.MaxReceive)
+	// The gated wrapper hides the queue's Notifier (SQLite's change watch,
+	// which lets an idle worker take a new job at once): pass it on.
+	if n, ok := s.q.(queue.Notifier); ok {
+		ccfg.Notifier = n
+	}
 	if s.consumer, err = queue.NewConsumer(gatedQueue{Queue: s.q, gate: s.gate}, authHandler{next: s.knownCommands(w, set), gate: s.gate}, ccfg); err != nil {
 		return fmt.Errorf("workerserver: %w", err)
 	}

@@ -32,6 +32,16 @@
 // process's transaction before failing with queue.ErrUnavailable. Reads for
 // Len use other connections and do not wait for writers.
 //
+// # Change notification
+//
+// Queue implements queue.Notifier: Changes reports commits to the file by
+// any process, so a queue.Consumer in the worker process takes a job the
+// webhook process enqueued within milliseconds rather than at its next
+// idle poll. On Linux it watches the file's directory with inotify for
+// writes to the -wal file, which costs nothing while nothing is written;
+// elsewhere, or when inotify fails, it polls PRAGMA data_version every
+// Options.ChangePoll (10 ms). See notify.go, and bench/pickup for both.
+//
 // # Semantics
 //
 // The same as Azure Storage Queue's (see package queue and queue/mem):

@@ -106,6 +106,13 @@ type Options struct {
 	// counted from the Enqueue that stored the message. 0 means
 	// queue.DefaultDedupWindow.
 	DedupWindow time.Duration
+	// Watch is how Changes learns of writes (notify.go): WatchAuto, the
+	// zero value, uses inotify on Linux and polls elsewhere; WatchPoll
+	// always polls PRAGMA data_version.
+	Watch WatchMode
+	// ChangePoll is the data_version poll interval of Changes when it
+	// polls. 0 means DefaultChangePoll (10 ms).
+	ChangePoll time.Duration
 }
 
 // Store is one SQLite file holding any number of named queues. It is safe
@@ -118,6 +125,10 @@ type Store struct {
 	log      *slog.Logger
 	maxBatch int
 	dedup    time.Duration // DedupWindow
+
+	watch      WatchMode     // Options.Watch
+	changePoll time.Duration // Options.ChangePoll
+	hub        hub           // subscribers of Changes (notify.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -137,8 +148,14 @@ func Open(path string, opts *Options) (*Store, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("%w: sqlite path %q must not contain ? or #", queue.ErrInvalidArgument, path)
 	}
-	if o.BusyTimeout < 0 || o.MaxBatch < 0 || o.DedupWindow < 0 {
-		return nil, fmt.Errorf("%w: negative BusyTimeout, MaxBatch or DedupWindow", queue.ErrInvalidArgument)
+	if o.BusyTimeout < 0 || o.MaxBatch < 0 || o.DedupWindow < 0 || o.ChangePoll < 0 {
+		return nil, fmt.Errorf("%w: negative BusyTimeout, MaxBatch, DedupWindow or ChangePoll", queue.ErrInvalidArgument)
+	}
+	if o.Watch != WatchAuto && o.Watch != WatchPoll {
+		return nil, fmt.Errorf("%w: unknown Watch mode %d", queue.ErrInvalidArgument, o.Watch)
+	}
+	if o.ChangePoll == 0 {
+		o.ChangePoll = DefaultChangePoll
 	}
 	if o.DedupWindow == 0 {
 		o.DedupWindow = queue.DefaultDedupWindow
@@ -172,7 +189,8 @@ func Open(path string, opts *Options) (*Store, error) {
 	}
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
-	s := &Store{path: path, db: db, now: o.Now, log: o.Logger, maxBatch: o.MaxBatch, dedup: o.DedupWindow}
+	s := &Store{path: path, db: db, now: o.Now, log: o.Logger, maxBatch: o.MaxBatch, dedup: o.DedupWindow,
+		watch: o.Watch, changePoll: o.ChangePoll}
 	ctx := context.Background()
 	conn, err := db.Conn(ctx)
 	if err == nil {
@@ -283,10 +301,11 @@ func (s *Store) Queue(name string) (*Queue, error) {
 }
 
 // Close waits for the writes in flight, then closes the file. Later calls on
-// the store's queues fail with queue.ErrClosed. Close is safe to call more
-// than once.
+// the store's queues fail with queue.ErrClosed, and the channels of
+// Changes are closed. Close is safe to call more than once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.hub.close()
 		werr := s.w.close()
 		derr := s.db.Close()
 		s.closeErr = errors.Join(werr, derr)
