@@ -38,7 +38,9 @@ type Claim struct {
 //
 // NewMemLedger keeps the record in the process; package worker/ledgerfile
 // keeps it in a SQLite file that survives restarts and is shared by the
-// worker processes of one machine.
+// worker processes of one machine; package worker/ledgertable keeps it in
+// an Azure Table shared by workers on several machines. Each passes the
+// suite of package worker/ledgertest.
 type Ledger interface {
 	Claim(ctx context.Context, jobID string) (Claim, error)
 	Done(ctx context.Context, jobID, replyID string) error

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/moetron/moetron/worker"
 	"github.com/moetron/moetron/worker/ledgerfile"
+	"github.com/moetron/moetron/worker/ledgertest"
 )
 
 type clock struct {
@@ -39,34 +39,17 @@ func open(t *testing.T, path string, o *ledgerfile.Options) *ledgerfile.Ledger {
 	return l
 }
 
-func TestClaimDoneRelease(t *testing.T) {
-	ctx := context.Background()
-	l := open(t, filepath.Join(t.TempDir(), "ledger.db"), nil)
-
-	c, err := l.Claim(ctx, "dm:1")
-	require.NoError(t, err)
-	assert.Equal(t, worker.Claim{}, c)
-	_, err = l.Claim(ctx, "dm:1")
-	require.ErrorIs(t, err, worker.ErrClaimed)
-
-	require.NoError(t, l.Release(ctx, "dm:1", false))
-	c, err = l.Claim(ctx, "dm:1")
-	require.NoError(t, err)
-	assert.False(t, c.Unfinished, "a certain failure leaves nothing behind")
-
-	require.NoError(t, l.Release(ctx, "dm:1", true))
-	c, err = l.Claim(ctx, "dm:1")
-	require.NoError(t, err)
-	assert.True(t, c.Unfinished)
-	require.NoError(t, l.Release(ctx, "dm:1", false))
-	c, err = l.Claim(ctx, "dm:1")
-	require.NoError(t, err)
-	assert.True(t, c.Unfinished, "unfinished stays until the job is answered")
-
-	require.NoError(t, l.Done(ctx, "dm:1", "777"))
-	c, err = l.Claim(ctx, "dm:1")
-	require.NoError(t, err)
-	assert.Equal(t, "777", c.Done)
+// The shared suite, with owners on one file (worker processes of one
+// machine).
+func TestConformance(t *testing.T) {
+	ledgertest.Run(t, func(t *testing.T, n int) []worker.Ledger {
+		path := filepath.Join(t.TempDir(), "ledger.db")
+		ls := make([]worker.Ledger, n)
+		for i := range ls {
+			ls[i] = open(t, path, nil)
+		}
+		return ls
+	})
 }
 
 // What a restart must keep: answered jobs, and claims that a killed
@@ -104,32 +87,6 @@ func TestSurvivesRestart(t *testing.T) {
 	fi, err := os.Stat(filepath.Dir(path))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o700), fi.Mode().Perm())
-}
-
-// Two owners on one file (two worker processes) racing for the same jobs:
-// each job is claimed by exactly one.
-func TestOneClaimAcrossOwners(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "ledger.db")
-	a, b := open(t, path, nil), open(t, path, nil)
-	var wins atomic.Int64
-	var wg sync.WaitGroup
-	for i := range 50 {
-		for _, l := range []*ledgerfile.Ledger{a, b, a, b} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c, err := l.Claim(ctx, "dm:"+string(rune('A'+i%26))+string(rune('a'+i/26)))
-				if err == nil && !c.Unfinished && c.Done == "" {
-					wins.Add(1)
-				} else if err != nil {
-					assert.ErrorIs(t, err, worker.ErrClaimed)
-				}
-			}()
-		}
-	}
-	wg.Wait()
-	assert.Equal(t, int64(50), wins.Load())
 }
 
 // The heartbeat keeps a long job's claim live for other owners.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/moetron/moetron/worker"
 	"github.com/moetron/moetron/worker/ledgertable"
+	"github.com/moetron/moetron/worker/ledgertest"
 )
 
 // conn is the connection string of the Azurite that make test (or
@@ -80,40 +81,18 @@ func client(t *testing.T, table string) *aztables.Client {
 	return svc.NewClient(table)
 }
 
-func TestClaimDoneRelease(t *testing.T) {
-	ctx := ctx(t)
-	l := open(t, tableName(), nil)
-
-	c, err := l.Claim(ctx, "dm:1")
-	require.NoError(t, err)
-	assert.Equal(t, worker.Claim{}, c)
-	_, err = l.Claim(ctx, "dm:1")
-	require.ErrorIs(t, err, worker.ErrClaimed)
-
-	require.NoError(t, l.Release(ctx, "dm:1", false))
-	c, err = l.Claim(ctx, "dm:1")
-	require.NoError(t, err)
-	assert.False(t, c.Unfinished, "a certain failure leaves nothing behind")
-
-	require.NoError(t, l.Release(ctx, "dm:1", true))
-	c, err = l.Claim(ctx, "dm:1")
-	require.NoError(t, err)
-	assert.True(t, c.Unfinished)
-	require.NoError(t, l.Release(ctx, "dm:1", false))
-	c, err = l.Claim(ctx, "dm:1")
-	require.NoError(t, err)
-	assert.True(t, c.Unfinished, "unfinished stays until the job is answered")
-
-	require.NoError(t, l.Done(ctx, "dm:1", "777"))
-	c, err = l.Claim(ctx, "dm:1")
-	require.NoError(t, err)
-	assert.Equal(t, "777", c.Done)
-
-	// Releasing what this owner does not hold changes nothing.
-	require.NoError(t, l.Release(ctx, "dm:1", true))
-	c, err = l.Claim(ctx, "dm:1")
-	require.NoError(t, err)
-	assert.Equal(t, "777", c.Done)
+// The shared suite, with owners on one table (workers of several
+// machines).
+func TestConformance(t *testing.T) {
+	conn(t) // skips without Azurite
+	ledgertest.Run(t, func(t *testing.T, n int) []worker.Ledger {
+		table := tableName()
+		ls := make([]worker.Ledger, n)
+		for i := range ls {
+			ls[i] = open(t, table, nil)
+		}
+		return ls
+	})
 }
 
 // What a restart (or another machine) must see: answered jobs, and claims
@@ -145,32 +124,6 @@ func TestSurvivesRestart(t *testing.T) {
 	assert.True(t, c.Unfinished, "a stale claim reads back")
 	_, err = l2.Claim(ctx, "tweet:2")
 	require.ErrorIs(t, err, worker.ErrClaimed, "taken over: held by l2 now")
-}
-
-// Two owners (two machines) racing for the same jobs: each job is claimed
-// by exactly one.
-func TestOneClaimAcrossOwners(t *testing.T) {
-	ctx := ctx(t)
-	table := tableName()
-	a, b := open(t, table, nil), open(t, table, nil)
-	var wins atomic.Int64
-	var wg sync.WaitGroup
-	for i := range 30 {
-		for _, l := range []*ledgertable.Ledger{a, b, a, b} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c, err := l.Claim(ctx, fmt.Sprintf("dm:%d", i))
-				if err == nil && !c.Unfinished && c.Done == "" {
-					wins.Add(1)
-				} else if err != nil {
-					assert.ErrorIs(t, err, worker.ErrClaimed)
-				}
-			}()
-		}
-	}
-	wg.Wait()
-	assert.Equal(t, int64(30), wins.Load())
 }
 
 // Two owners taking over the same stale claims at once: the ETag lets one
