@@ -23,12 +23,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/moetron/moetron/bench/internal/stats"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -88,8 +88,8 @@ func run(w io.Writer, n, conc, rounds int) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "path\tevents/s (median)\tratio to webhook\trounds")
-	fmt.Fprintf(tw, "webhook (signed POSTs, %d clients)\t%.0f\t1.00\t%s\n", conc, median(hook), list(hook))
-	fmt.Fprintf(tw, "stream (one connection, NDJSON)\t%.0f\t%.2f\t%s\n", median(strm), median(ratios), list(strm))
+	fmt.Fprintf(tw, "webhook (signed POSTs, %d clients)\t%.0f\t1.00\t%s\n", conc, stats.Median(hook), list(hook))
+	fmt.Fprintf(tw, "stream (one connection, NDJSON)\t%.0f\t%.2f\t%s\n", stats.Median(strm), stats.Median(ratios), list(strm))
 	tw.Flush()
 	fmt.Fprintf(w, "%d events per phase into a SQLite queue file (every job fsynced before it counts); ratio = median of the rounds' ratios\n", n)
 	return nil
@@ -235,15 +235,6 @@ func envelopes(n int, base uint64) [][]byte {
 			id, botID, id, author, id, botID, id, author, author, botID)
 	}
 	return out
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func list(v []float64) string {

@@ -34,13 +34,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/moetron/moetron/bench/internal/stats"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -144,17 +143,8 @@ func merge(rs []result) result {
 		}
 		rates = append(rates, r.rps())
 	}
-	m.rate = median(rates)
+	m.rate = stats.Median(rates)
 	return m
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func run(d time.Duration, conc int, warm time.Duration, rounds int, bin string) error {
@@ -178,7 +168,7 @@ func run(d time.Duration, conc int, warm time.Duration, rounds int, bin string) 
 	}
 
 	// Ceiling: the bare HMAC server.
-	bareAddr, err := freeAddr()
+	bareAddr, err := stats.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -192,7 +182,7 @@ func run(d time.Duration, conc int, warm time.Duration, rounds int, bin string) 
 	}
 
 	// The webhook binary on a SQLite queue.
-	addr, err := freeAddr()
+	addr, err := stats.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -209,7 +199,7 @@ func run(d time.Duration, conc int, warm time.Duration, rounds int, bin string) 
 	}
 	if err := waitUp("http://"+addr+path, hook); err != nil {
 		stop(hook)
-		return fmt.Errorf("webhook: %w (log: %s)", err, tailFile(filepath.Join(tmp, "webhook.log")))
+		return fmt.Errorf("webhook: %w (log: %s)", err, stats.TailFile(filepath.Join(tmp, "webhook.log")))
 	}
 
 	gen := newGenerator()
@@ -254,13 +244,13 @@ func printTable(w io.Writer, conc int, d time.Duration, bares, hooks []result, b
 		ratios[i] = hooks[i].rps() / bares[i].rps()
 		rounds[i] = fmt.Sprintf("%.2f", ratios[i])
 	}
-	ratio := median(ratios)
+	ratio := stats.Median(ratios)
 	fmt.Fprintf(w, "webhook ingest: signed POSTs over loopback, %d clients, %d rounds of %v per system (medians)\n", conc, len(bares), d)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "system\treq/s\tp50\tp99\tratio to ceiling\tpeak RSS\t")
-	fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%.2f\t%s\t\n", bare.name, bare.rps(), ms(pct(bare.lat, 50)), ms(pct(bare.lat, 99)), 1.0, mib(bare.rssKiB))
-	fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%.2f\t%s\t\n", hook.name, hook.rps(), ms(pct(hook.lat, 50)), ms(pct(hook.lat, 99)), ratio, mib(hook.rssKiB))
-	fmt.Fprintf(tw, "CRC GET under webhook load (%d)\t\t%s\t%s\t\t\t\n", len(hook.crcLat), ms(pct(hook.crcLat, 50)), ms(pct(hook.crcLat, 99)))
+	fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%.2f\t%s\t\n", bare.name, bare.rps(), ms(stats.Pct(bare.lat, 50)), ms(stats.Pct(bare.lat, 99)), 1.0, mib(bare.rssKiB))
+	fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%.2f\t%s\t\n", hook.name, hook.rps(), ms(stats.Pct(hook.lat, 50)), ms(stats.Pct(hook.lat, 99)), ratio, mib(hook.rssKiB))
+	fmt.Fprintf(tw, "CRC GET under webhook load (%d)\t\t%s\t%s\t\t\t\n", len(hook.crcLat), ms(stats.Pct(hook.crcLat, 50)), ms(stats.Pct(hook.crcLat, 99)))
 	tw.Flush()
 	verdict := "meets"
 	if ratio < 0.5 {
@@ -277,19 +267,6 @@ func mib(kib int) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1fMiB", float64(kib)/1024)
-}
-
-func pct(ds []time.Duration, p int) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := (len(s)*p + 99) / 100
-	if i < 1 {
-		i = 1
-	}
-	return s[i-1]
 }
 
 // generator makes signed mention deliveries, each with a new tweet id and
@@ -526,21 +503,4 @@ func vmHWM(pid int) int {
 		}
 	}
 	return 0
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func tailFile(p string) string {
-	b, _ := os.ReadFile(p)
-	if len(b) > 2000 {
-		b = b[len(b)-2000:]
-	}
-	return string(b)
 }

@@ -31,13 +31,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/moetron/moetron/bench/internal/stats"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -53,7 +52,7 @@ func main() {
 	webhookBin := flag.String("webhook", "", "webhook binary (default: go build ./examples/webhook)")
 	workerBin := flag.String("worker", "", "worker binary (default: go build ./examples/worker)")
 	flag.Parse()
-	lo, hi, err := parseRange(*gap)
+	lo, hi, err := stats.ParseRange(*gap)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mention2reply: -gap:", err)
 		os.Exit(2)
@@ -62,20 +61,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "mention2reply:", err)
 		os.Exit(1)
 	}
-}
-
-func parseRange(s string) (lo, hi time.Duration, err error) {
-	a, b, ok := strings.Cut(s, "-")
-	if !ok {
-		b = a
-	}
-	if lo, err = time.ParseDuration(a); err == nil {
-		hi, err = time.ParseDuration(b)
-	}
-	if err == nil && (lo < 0 || hi < lo) {
-		err = fmt.Errorf("bad range %q", s)
-	}
-	return lo, hi, err
 }
 
 func run(n int, lo, hi time.Duration, bins map[string]string) error {
@@ -108,7 +93,7 @@ func run(n int, lo, hi time.Duration, bins map[string]string) error {
 	cfg := x.Config()
 	addrs := make([]string, 3)
 	for i := range addrs {
-		if addrs[i], err = freeAddr(); err != nil {
+		if addrs[i], err = stats.FreeAddr(); err != nil {
 			return err
 		}
 	}
@@ -134,10 +119,10 @@ func run(n int, lo, hi time.Duration, bins map[string]string) error {
 	}
 	defer stop(worker)
 	if err := waitOK("http://"+hookAddr+"/webhook?crc_token=up", hook, 30*time.Second); err != nil {
-		return fmt.Errorf("webhook: %w (log: %s)", err, tailFile(filepath.Join(tmp, "webhook.log")))
+		return fmt.Errorf("webhook: %w (log: %s)", err, stats.TailFile(filepath.Join(tmp, "webhook.log")))
 	}
 	if err := waitOK("http://"+workerMetrics+"/readyz", worker, 60*time.Second); err != nil {
-		return fmt.Errorf("worker: %w (log: %s)", err, tailFile(filepath.Join(tmp, "worker.log")))
+		return fmt.Errorf("worker: %w (log: %s)", err, stats.TailFile(filepath.Join(tmp, "worker.log")))
 	}
 
 	url := "http://" + hookAddr + "/webhook"
@@ -171,7 +156,7 @@ func run(n int, lo, hi time.Duration, bins map[string]string) error {
 				return rs[0].CreatedAt.Sub(t0), nil
 			}
 			if time.Now().After(deadline) {
-				return 0, fmt.Errorf("no reply to %s within 60 s (worker log: %s)", p.ID, tailFile(filepath.Join(tmp, "worker.log")))
+				return 0, fmt.Errorf("no reply to %s within 60 s (worker log: %s)", p.ID, stats.TailFile(filepath.Join(tmp, "worker.log")))
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -210,7 +195,7 @@ func run(n int, lo, hi time.Duration, bins map[string]string) error {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "per mention\tp50\tp99\tmax\t")
 	row := func(name string, ds []time.Duration) {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", name, ms(pct(ds, 50)), ms(pct(ds, 99)), ms(pct(ds, 100)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", name, ms(stats.Pct(ds, 50)), ms(stats.Pct(ds, 99)), ms(stats.Pct(ds, 100)))
 	}
 	row("delivery → reply at X", lats)
 	row("generation (worker histogram)", gens)
@@ -218,11 +203,11 @@ func run(n int, lo, hi time.Duration, bins map[string]string) error {
 	row("delivery → reply − generation", overs)
 	tw.Flush()
 	verdict := "meets"
-	if pct(lats, 50) > pct(gens, 50)+100*time.Millisecond {
+	if stats.Pct(lats, 50) > stats.Pct(gens, 50)+100*time.Millisecond {
 		verdict = "MISSES"
 	}
 	fmt.Printf("p50 delivery → reply %s vs generation p50 %s + 100ms (%s the target); p50 of the per-mention difference %s\n",
-		ms(pct(lats, 50)), ms(pct(gens, 50)), verdict, ms(pct(overs, 50)))
+		ms(stats.Pct(lats, 50)), ms(stats.Pct(gens, 50)), verdict, ms(stats.Pct(overs, 50)))
 	return nil
 }
 
@@ -251,15 +236,6 @@ func scrape(url string) (map[string]float64, error) {
 func seconds(f float64) time.Duration { return time.Duration(f * 1e9) }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/1e6) }
-
-func pct(ds []time.Duration, p int) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[max((len(s)*p+99)/100, 1)-1]
-}
 
 // startChild starts a binary with env added, its output in dir/<name>.log.
 func startChild(bin string, env []string, dir, name string) (*exec.Cmd, error) {
@@ -308,21 +284,4 @@ func stop(cmd *exec.Cmd) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	_ = cmd.Process.Kill()
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func tailFile(p string) string {
-	b, _ := os.ReadFile(p)
-	if len(b) > 2000 {
-		b = b[len(b)-2000:]
-	}
-	return string(b)
 }

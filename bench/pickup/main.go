@@ -30,12 +30,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/moetron/moetron/bench/internal/stats"
 	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,7 +71,7 @@ func main() {
 		}
 		return
 	}
-	lo, hi, err := parseRange(*gap)
+	lo, hi, err := stats.ParseRange(*gap)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pickup: -gap:", err)
 		os.Exit(2)
@@ -80,20 +80,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "pickup:", err)
 		os.Exit(1)
 	}
-}
-
-func parseRange(s string) (lo, hi time.Duration, err error) {
-	a, b, ok := strings.Cut(s, "-")
-	if !ok {
-		b = a
-	}
-	if lo, err = time.ParseDuration(a); err == nil {
-		hi, err = time.ParseDuration(b)
-	}
-	if err == nil && (lo < 0 || hi < lo) {
-		err = fmt.Errorf("bad range %q", s)
-	}
-	return lo, hi, err
 }
 
 // worker is one child process and what it reported.
@@ -202,17 +188,17 @@ func run(n int, lo, hi, idle time.Duration) error {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "worker notices a job by\tp50\tp99\tmax\tidle CPU\tidle Receives/s\tidle notifications\t")
 	for i, m := range modes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.3f%%\t%.2f\t%d\t\n", m.desc, ms(pct(lats[i], 50)), ms(pct(lats[i], 99)), ms(pct(lats[i], 100)),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.3f%%\t%.2f\t%d\t\n", m.desc, ms(stats.Pct(lats[i], 50)), ms(stats.Pct(lats[i], 99)), ms(stats.Pct(lats[i], 100)),
 			100*idleCPU[i], idleRecv[i], idleNote[i])
 	}
 	tw.Flush()
-	p99 := pct(lats[1], 99)
+	p99 := stats.Pct(lats[1], 99)
 	verdict := "meets"
 	if p99 > 50*time.Millisecond {
 		verdict = "MISSES"
 	}
 	fmt.Printf("inotify p99 %s (%s the 50ms target), %.1fx faster than polling at p50; idle CPU over %v, as a share of one core\n",
-		ms(p99), verdict, float64(pct(lats[0], 50))/float64(max(pct(lats[1], 50), 1)), wall.Round(100*time.Millisecond))
+		ms(p99), verdict, float64(stats.Pct(lats[0], 50))/float64(max(stats.Pct(lats[1], 50), 1)), wall.Round(100*time.Millisecond))
 	return nil
 }
 
@@ -380,13 +366,3 @@ func runWorker(mode, db string) error {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/1e6) }
-
-func pct(ds []time.Duration, p int) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := max((len(s)*p+99)/100, 1)
-	return s[i-1]
-}
