@@ -7,10 +7,12 @@
 // compose them.
 //
 //	crc            X's CRC challenge response; webhook signature signing and verification
-//	events         Account Activity payloads, X Activity API envelopes, the POST handler
+//	events         X Activity API envelopes, legacy Account Activity payloads, the POST handler
 //	events/eventstest  signed fixtures for testing command filters
 //	filter         which events are commands for the bot; the queue job message
-//	intake         the webhook's half: jobs enqueued, or spooled to disk, before X gets a 200
+//	intake         the one entry of webhook and stream: jobs enqueued, or spooled to disk, before an event is taken
+//	stream         the X Activity API persistent stream (no public URL needed)
+//	commands       the command table, from COMMANDS_FILE or the defaults
 //	queue          the queue interface and the Consumer (the worker loop)
 //	queue/sqlite   the embedded default queue (one file, shared by two processes)
 //	queue/azure    Azure Storage Queue (azqueue v2)
@@ -20,15 +22,19 @@
 //	imagegen       ONNX Runtime generation, batching, PNG/JPEG encoding
 //	imagegen/bundled  the default model, embedded
 //	reply          replying on X: media upload, reply post, DM (OAuth 1.0a)
-//	webhooks       registering and subscribing the webhook, replays, the self-check
-//	worker         the worker's job handler: idempotency, rate limits
+//	webhooks       the webhook, XAA subscriptions (ensure, migrate), replays, the self-check
+//	worker         the worker's job handler: job ledger, idempotency, rate limits
+//	worker/ledgerfile, worker/ledgertable  the job ledger in a SQLite file or an Azure Table
+//	worker/ledgertest  the conformance suite every ledger passes
 //	webhookserver  the webhook binary's server, reusable
 //	workerserver   the worker binary's server, reusable
+//	botserver      stream, queue and worker in one process (examples/bot)
 //	xfake          a fake X for tests
 //	demo           the end-to-end demo behind `make demo`
 //
 // The path of one command:
 //
 //	X --POST--> events.Handler (crc signature check, events.Decode) -> filter -> intake -> [queue]
+//	X <--GET /2/activity/stream-- stream.Consumer (events.Decode) ----> filter -> intake -> [queue]
 //	[queue] -> queue.Consumer -> worker -> imagegen.Generate -> reply --> X
 package moetron
