@@ -6,7 +6,9 @@
 //
 // The shared library is loaded once per process, from Config.LibraryPath,
 // else the ORT_LIB environment variable, else DefaultLibraryPath() (where
-// `make ort`, scripts/ort-lib.sh, puts ONNX Runtime 1.29.0). A missing,
+// `go run github.com/moetron/moetron/examples/ortfetch` or `make ort` puts
+// ONNX Runtime 1.29.0 from Microsoft's npm package onnxruntime-node) when it
+// exists, else the system's libonnxruntime.so (SystemLibrary). A missing,
 // foreign or too old library is an ErrRuntime error that says how to get
 // one; the first result, success or error, is kept for the whole process.
 //

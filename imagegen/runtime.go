@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -29,13 +30,31 @@ func DefaultLibraryPath() string {
 	return filepath.Join(cache, "moetron", "onnxruntime-"+ORTVersion, "libonnxruntime.so")
 }
 
+// SystemLibrary is the plain library name LibraryPath falls back to when
+// ORT_LIB is unset and nothing was fetched into DefaultLibraryPath: the
+// dynamic loader then looks for it on the system's library path
+// (LD_LIBRARY_PATH, ld.so.cache, /usr/lib), where a distribution package or
+// a hand-installed ONNX Runtime puts it.
+const SystemLibrary = "libonnxruntime.so"
+
 // LibraryPath returns the library New loads when Config.LibraryPath is
-// empty: the ORT_LIB environment variable when set, else DefaultLibraryPath.
+// empty: the ORT_LIB environment variable when set, else
+// FallbackLibraryPath().
 func LibraryPath() string {
 	if p := os.Getenv("ORT_LIB"); p != "" {
 		return p
 	}
-	return DefaultLibraryPath()
+	return FallbackLibraryPath()
+}
+
+// FallbackLibraryPath is LibraryPath without ORT_LIB: DefaultLibraryPath
+// when that file exists, else SystemLibrary.
+func FallbackLibraryPath() string {
+	def := DefaultLibraryPath()
+	if _, err := os.Stat(def); err == nil {
+		return def
+	}
+	return SystemLibrary
 }
 
 // runtimeState is the process-wide ONNX Runtime environment. onnxruntime_go
@@ -72,6 +91,10 @@ func loadRuntime(path string) (string, error) {
 		return "", err
 	}
 	version, err := probeLibrary(path)
+	if err != nil && path == SystemLibrary {
+		return "", fmt.Errorf("%w: ONNX Runtime library not found: not at %q, and the system's %s could not be loaded (%v); %s, or set ORT_LIB to an ONNX Runtime %s library",
+			ErrRuntime, DefaultLibraryPath(), SystemLibrary, err, FetchHint, ORTVersion)
+	}
 	if err != nil {
 		return "", fmt.Errorf("%w: %v; %s, or set ORT_LIB to an ONNX Runtime %s library", ErrRuntime, err, FetchHint, ORTVersion)
 	}
@@ -84,7 +107,11 @@ func loadRuntime(path string) (string, error) {
 
 // checkLibraryFile gives the common failure, a library that was never
 // fetched, a message that says how to fetch it.
+// A plain name (no slash) is left to the dynamic loader.
 func checkLibraryFile(path string) error {
+	if !strings.Contains(path, "/") {
+		return nil
+	}
 	st, err := os.Stat(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):

@@ -19,7 +19,12 @@ func TestDefaultLibraryPath(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", "/cache")
 	assert.Equal(t, "/cache/moetron/onnxruntime-"+ORTVersion+"/libonnxruntime.so", DefaultLibraryPath())
 	t.Setenv("ORT_LIB", "")
-	assert.Equal(t, DefaultLibraryPath(), LibraryPath())
+	assert.Equal(t, SystemLibrary, LibraryPath(), "nothing fetched: the system's library")
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	require.NoError(t, os.MkdirAll(filepath.Dir(DefaultLibraryPath()), 0o755))
+	require.NoError(t, os.WriteFile(DefaultLibraryPath(), []byte("lib"), 0o644))
+	assert.Equal(t, DefaultLibraryPath(), LibraryPath(), "a fetched library comes first")
 	t.Setenv("ORT_LIB", "/opt/ort/libonnxruntime.so.1.29.0")
 	assert.Equal(t, "/opt/ort/libonnxruntime.so.1.29.0", LibraryPath())
 	t.Setenv("XDG_CACHE_HOME", "")
@@ -155,4 +160,45 @@ func TestNewWithoutLibrary(t *testing.T) {
 		assert.Contains(t, string(out), "go run github.com/moetron/moetron/examples/ortfetch")
 		assert.Contains(t, string(out), "CHILD-SAME: true true", "the error is kept for later callers")
 	}
+}
+
+// TestSystemLibraryFallback runs this test binary again with ORT_LIB unset
+// and an empty cache, so that LibraryPath is the plain SystemLibrary name:
+// with LD_LIBRARY_PATH pointing at a directory holding libonnxruntime.so the
+// runtime loads from there; without it the error names the cache path, the
+// system name and the fetch command.
+func TestSystemLibraryFallback(t *testing.T) {
+	if os.Getenv("MOETRON_FALLBACK_CHILD") != "" {
+		assert.Equal(t, SystemLibrary, LibraryPath())
+		v, err := initRuntime(LibraryPath())
+		if err != nil {
+			fmt.Println("ERR:", err)
+			return
+		}
+		fmt.Println("VERSION:", v)
+		return
+	}
+	lib := needRuntime(t)
+	child := func(ldPath string) string {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestSystemLibraryFallback$", "-test.v")
+		cmd.Env = append(os.Environ(), "MOETRON_FALLBACK_CHILD=1", "ORT_LIB=", "XDG_CACHE_HOME="+t.TempDir(), "LD_LIBRARY_PATH="+ldPath)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return string(out)
+	}
+	sys := t.TempDir()
+	abs, err := filepath.Abs(lib)
+	require.NoError(t, err)
+	require.NoError(t, os.Symlink(abs, filepath.Join(sys, SystemLibrary)))
+	out := child(sys)
+	assert.Contains(t, out, "VERSION: "+ORTVersion, "loaded through the dynamic loader's search path")
+
+	out = child(t.TempDir())
+	if strings.Contains(out, "VERSION:") {
+		t.Skip("this machine has a system libonnxruntime.so; the not-found message cannot be checked")
+	}
+	assert.Contains(t, out, "ERR: ")
+	assert.Contains(t, out, "ONNX Runtime library not found")
+	assert.Contains(t, out, "moetron/onnxruntime-"+ORTVersion+"/libonnxruntime.so")
+	assert.Contains(t, out, "go run github.com/moetron/moetron/examples/ortfetch")
 }

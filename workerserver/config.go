@@ -109,8 +109,9 @@ type Config struct {
 	// bundled model.
 	ModelPath string
 	// ORTLib is the ONNX Runtime shared library (ORT_LIB). Empty means
-	// imagegen.DefaultLibraryPath(), where scripts/ort-lib.sh (make ort)
-	// puts it.
+	// imagegen.FallbackLibraryPath(): imagegen.DefaultLibraryPath(), where
+	// examples/ortfetch (make ort) puts it, else the system's
+	// libonnxruntime.so.
 	ORTLib string
 	// CUDAPlugin is the CUDA plugin execution provider library
 	// (ORT_CUDA_PLUGIN); empty means the classic CUDA provider.
@@ -229,7 +230,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	secret(&c.AccessTokenSecret, EnvAccessTokenSecret, "bot's OAuth access token secret (required; secret, prefer the environment)")
 	s(&c.APIBase, EnvAPIBase, "X API base URL (default "+DefaultAPIBase+")")
 	s(&c.ModelPath, EnvModelPath, "ONNX model file (default: the bundled model)")
-	s(&c.ORTLib, EnvORTLib, "ONNX Runtime library (default "+imagegen.DefaultLibraryPath()+")")
+	s(&c.ORTLib, EnvORTLib, "ONNX Runtime library (default "+imagegen.DefaultLibraryPath()+", else the system's "+imagegen.SystemLibrary+")")
 	s(&c.CUDAPlugin, EnvCUDAPlugin, "CUDA plugin execution provider library")
 	s(&c.Device, EnvDevice, "auto, cpu or cuda (default "+DefaultDevice+")")
 	s(&c.MetricsAddr, EnvMetricsAddr, "address serving /metrics, /healthz and /readyz, or \""+MetricsOff+"\" (default "+DefaultMetricsAddr+")")
@@ -253,7 +254,7 @@ func (c Config) WithDefaults() Config {
 		c.APIBase = DefaultAPIBase
 	}
 	if c.ORTLib == "" {
-		c.ORTLib = imagegen.DefaultLibraryPath()
+		c.ORTLib = imagegen.FallbackLibraryPath()
 	}
 	if c.Device == "" {
 		c.Device = DefaultDevice

@@ -86,7 +86,7 @@ func TestDefaults(t *testing.T) {
 	require.NoError(t, cfg.Validate())
 	d := cfg.WithDefaults()
 	assert.Equal(t, workerserver.DefaultAPIBase, d.APIBase)
-	assert.Equal(t, imagegen.DefaultLibraryPath(), d.ORTLib)
+	assert.Equal(t, imagegen.FallbackLibraryPath(), d.ORTLib)
 	assert.Equal(t, imagegen.DeviceAuto, d.Device)
 	assert.Equal(t, "png", d.Format)
 	assert.Equal(t, "", d.ModelPath, "empty means the bundled model")

@@ -19,7 +19,8 @@
 //	QUEUE_*, AZURE_...    queueopen's (SQLite $XDG_STATE_HOME/moetron/queue.db,
 //	                      else ~/.local/state/moetron/queue.db)
 //	MODEL_PATH            the bundled model
-//	ORT_LIB               imagegen.DefaultLibraryPath(), where make ort puts it
+//	ORT_LIB               imagegen.DefaultLibraryPath(), where make ort puts it,
+//	                      else the system's libonnxruntime.so
 //	ORT_CUDA_PLUGIN       none: CUDA the classic way
 //	DEVICE                auto (CUDA when it loads, else CPU)
 //	METRICS_ADDR          127.0.0.1:9091 (loopback); "off": no listener

@@ -1,14 +1,20 @@
 // Package ortfetch downloads the ONNX Runtime library imagegen needs into
-// imagegen.DefaultLibraryPath(), as scripts/ort-lib.sh does but in Go, so
-// that it works from any module that imports moetron:
+// imagegen.DefaultLibraryPath(), so that it works from any module that
+// imports moetron:
 //
 //	go run github.com/moetron/moetron/examples/ortfetch
 //
-// The source is the npm package com.github.asus4.onnxruntime@0.4.9 (a
-// repackaging of Microsoft's ONNX Runtime 1.29.0 CPU build, MIT), fetched
-// from the npm registry as a tarball; both libraries are checked against
-// the sha256 sums pinned here (the same as the script's) before they are
-// moved into place. Only linux/amd64 is provided by that package.
+// scripts/ort-lib.sh (make ort) runs the same program.
+//
+// The source is Microsoft's own npm package onnxruntime-node@1.29.0 (MIT),
+// published by the ONNX Runtime team, fetched from the npm registry as a
+// tarball; nothing of it is installed or run. Its linux/x64 and linux/arm64
+// builds of libonnxruntime.so.1 are the ONNX Runtime 1.29.0 CPU library;
+// the one for this machine is checked against the sha256 pinned here before
+// it is moved into place as libonnxruntime.so.
+//
+// The GPU path (see the repository's bench/gpu) loads a CUDA plugin built
+// against the same 1.29.0 core and brings its own copy of the core.
 package ortfetch
 
 import (
@@ -23,40 +29,62 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/moetron/moetron/imagegen"
 )
 
-// Pinned source and sums (scripts/ort-lib.sh has the same).
+// Pinned source.
 const (
-	Package        = "com.github.asus4.onnxruntime"
-	PackageVersion = "0.4.9"
-	LibSHA256      = "5715f06d8992ca8eeeddcce43df3a7d38f97d537052126f558e912cb312460ca"
-	SharedSHA256   = "086ec1d5388f64153d9c63470d126693db9a182c8ce236d3a1119068471b8a0d"
+	Package        = "onnxruntime-node"
+	PackageVersion = imagegen.ORTVersion
 	// DefaultRegistry is the npm registry.
 	DefaultRegistry = "https://registry.npmjs.org"
-	maxTarball      = 256 << 20
+	// LibName is the installed file's name in the cache directory.
+	LibName    = "libonnxruntime.so"
+	maxTarball = 256 << 20
 )
+
+// Build is one platform's library inside the package tarball.
+type Build struct {
+	Member string // path inside the tarball
+	SHA256 string // pinned sum of that member
+}
+
+// Builds lists the platforms the package provides, keyed by GOOS/GOARCH.
+var Builds = map[string]Build{
+	"linux/amd64": {
+		Member: "package/bin/napi-v6/linux/x64/libonnxruntime.so.1",
+		SHA256: "89688f5cf51c7e31befbb7b9101bc027799009b18d1baa9a5b1146a72e69538d",
+	},
+	"linux/arm64": {
+		Member: "package/bin/napi-v6/linux/arm64/libonnxruntime.so.1",
+		SHA256: "a27d21126db312aa8f02f3d5eaebe466e991f51f469882e6d0407d5a8b64afda",
+	},
+}
 
 // ErrChecksum means a downloaded library does not match its pinned sum.
 var ErrChecksum = errors.New("ortfetch: sha256 mismatch")
 
-// Options tune Fetch; the zero value fetches the pinned package from npm
-// into imagegen.DefaultLibraryPath()'s directory.
+// ErrPlatform means the package has no library for the platform.
+var ErrPlatform = errors.New("ortfetch: no ONNX Runtime build for this platform")
+
+// Options tune Fetch; the zero value fetches this platform's library from
+// npm into imagegen.DefaultLibraryPath()'s directory.
 type Options struct {
 	Registry   string       // npm registry base URL; "" means DefaultRegistry
 	Dir        string       // install directory; "" means DefaultLibraryPath's
 	HTTPClient *http.Client // nil means http.DefaultClient
+	Platform   string       // GOOS/GOARCH key of Builds; "" means this machine's
 
-	// Sums override the pinned sums (tests with a local tarball).
-	LibSum, SharedSum string
+	// LibSum overrides the pinned sum (tests with a local tarball).
+	LibSum string
 }
 
-// files maps the tarball's members to installed names.
-var files = map[string]string{
-	"package/Plugins/Linux/x64/libonnxruntime.so":                  "libonnxruntime.so",
-	"package/Plugins/Linux/x64/libonnxruntime_providers_shared.so": "libonnxruntime_providers_shared.so",
+// URL returns the tarball's address in registry.
+func URL(registry string) string {
+	return fmt.Sprintf("%s/%s/-/%s-%s.tgz", strings.TrimRight(registry, "/"), Package, Package, PackageVersion)
 }
 
 // Fetch installs the library unless an intact copy is there, and returns
@@ -71,20 +99,22 @@ func Fetch(ctx context.Context, o Options) (string, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = http.DefaultClient
 	}
-	sums := map[string]string{"libonnxruntime.so": LibSHA256, "libonnxruntime_providers_shared.so": SharedSHA256}
+	if o.Platform == "" {
+		o.Platform = runtime.GOOS + "/" + runtime.GOARCH
+	}
+	build, ok := Builds[o.Platform]
+	if !ok {
+		return "", fmt.Errorf("%w (%s): %s@%s has linux/amd64 and linux/arm64; set ORT_LIB to an ONNX Runtime %s library",
+			ErrPlatform, o.Platform, Package, PackageVersion, imagegen.ORTVersion)
+	}
 	if o.LibSum != "" {
-		sums["libonnxruntime.so"] = o.LibSum
+		build.SHA256 = o.LibSum
 	}
-	if o.SharedSum != "" {
-		sums["libonnxruntime_providers_shared.so"] = o.SharedSum
+	lib := filepath.Join(o.Dir, LibName)
+	if ok, _ := sumIs(lib, build.SHA256); ok {
+		return lib, nil
 	}
-	lib := filepath.Join(o.Dir, "libonnxruntime.so")
-	if ok, _ := sumIs(lib, sums["libonnxruntime.so"]); ok {
-		if ok, _ := sumIs(filepath.Join(o.Dir, "libonnxruntime_providers_shared.so"), sums["libonnxruntime_providers_shared.so"]); ok {
-			return lib, nil
-		}
-	}
-	url := fmt.Sprintf("%s/%s/-/%s-%s.tgz", strings.TrimRight(o.Registry, "/"), Package, Package, PackageVersion)
+	url := URL(o.Registry)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return "", fmt.Errorf("ortfetch: %w", err)
@@ -110,35 +140,25 @@ func Fetch(ctx context.Context, o Options) (string, error) {
 		return "", fmt.Errorf("ortfetch: %s is not a gzip tarball: %w", url, err)
 	}
 	tr := tar.NewReader(zr)
-	found := map[string]bool{}
-	for {
+	staged := filepath.Join(tmp, LibName)
+	for found := false; !found; {
 		h, err := tr.Next()
 		if err == io.EOF {
-			break
+			return "", fmt.Errorf("ortfetch: %s lacks %s", url, build.Member)
 		}
 		if err != nil {
-			return "", fmt.Errorf("ortfetch: reading the tarball: %w", err)
+			return "", fmt.Errorf("ortfetch: reading %s: %w", url, err)
 		}
-		name, ok := files[h.Name]
-		if !ok || h.Typeflag != tar.TypeReg {
+		if h.Name != build.Member || h.Typeflag != tar.TypeReg {
 			continue
 		}
-		if err := extract(tr, filepath.Join(tmp, name), sums[name]); err != nil {
+		if err := extract(tr, staged, build.SHA256); err != nil {
 			return "", err
 		}
-		found[name] = true
+		found = true
 	}
-	for _, name := range files {
-		if !found[name] {
-			return "", fmt.Errorf("ortfetch: the tarball lacks %s", name)
-		}
-	}
-	// The providers library first, the main one last: the main one's
-	// presence is what callers check.
-	for _, name := range []string{"libonnxruntime_providers_shared.so", "libonnxruntime.so"} {
-		if err := os.Rename(filepath.Join(tmp, name), filepath.Join(o.Dir, name)); err != nil {
-			return "", fmt.Errorf("ortfetch: %w", err)
-		}
+	if err := os.Rename(staged, lib); err != nil {
+		return "", fmt.Errorf("ortfetch: %w", err)
 	}
 	return lib, nil
 }
@@ -150,6 +170,9 @@ func extract(r io.Reader, path, want string) error {
 	}
 	h := sha256.New()
 	_, err = io.Copy(io.MultiWriter(f, h), r)
+	if err == nil {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -160,6 +183,15 @@ func extract(r io.Reader, path, want string) error {
 		return fmt.Errorf("%w for %s: got %s, want %s", ErrChecksum, filepath.Base(path), got, want)
 	}
 	return nil
+}
+
+// Verify reports whether path holds the pinned library for this machine.
+func Verify(path string) (bool, error) {
+	build, ok := Builds[runtime.GOOS+"/"+runtime.GOARCH]
+	if !ok {
+		return false, ErrPlatform
+	}
+	return sumIs(path, build.SHA256)
 }
 
 func sumIs(path, want string) (bool, error) {
