@@ -236,7 +236,7 @@ type poisonRow struct {
 
 func (p *Page) page(w http.ResponseWriter, r *http.Request) {
 	v := p.view(w, r)
-	if id := r.URL.Query().Get("requeued"); id != "" && len(id) <= maxIDLen {
+	if id := r.URL.Query().Get("requeued"); validID(id) {
 		v.Notice = "Requeued poison message " + id + ": it is back on the job queue."
 	}
 	p.render(w, http.StatusOK, v)
@@ -318,6 +318,13 @@ func poisonRowOf(m queueadmin.Poisoned) poisonRow {
 	return row
 }
 
+// validID reports whether id can be a queue message id: 1 to maxIDLen
+// printable characters without spaces.
+func validID(id string) bool {
+	return id != "" && len(id) <= maxIDLen &&
+		strings.IndexFunc(id, func(c rune) bool { return !unicode.IsPrint(c) || c == ' ' }) < 0
+}
+
 // short keeps a field from a foreign body to a sane length.
 func short(s string) string { return cut(s, 64) }
 
@@ -326,7 +333,8 @@ func (p *Page) requeue(w http.ResponseWriter, r *http.Request) {
 	acc := accessOf(r)
 	r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		p.fail(w, r, acc, http.StatusBadRequest, "requeue refused: the form does not parse (at most "+strconv.Itoa(MaxFormBytes)+" bytes)")
+		// Not the page: the request has not passed the CSRF checks.
+		http.Error(w, "requeue refused: the form does not parse (at most "+strconv.Itoa(MaxFormBytes)+" bytes)", http.StatusBadRequest)
 		return
 	}
 	if acc != accessBearer {
@@ -338,7 +346,7 @@ func (p *Page) requeue(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	id := r.PostForm.Get("id")
-	if id == "" || len(id) > maxIDLen || strings.IndexFunc(id, func(c rune) bool { return !unicode.IsPrint(c) || c == ' ' }) >= 0 {
+	if !validID(id) {
 		p.fail(w, r, acc, http.StatusBadRequest, fmt.Sprintf("requeue refused: %q is not a message id", cut(id, 40)))
 		return
 	}

@@ -114,6 +114,8 @@ func TestRequeueFromTheBrowser(t *testing.T) {
 	_, _, page = r.get(b, "/ops/?requeued="+id)
 	assert.Contains(t, page, `<dd id="poison-depth">0</dd>`)
 	assert.Contains(t, page, "Requeued poison message "+id)
+	_, _, page = r.get(b, "/ops/?requeued="+url.QueryEscape("1: call +1 555 0100 now"))
+	assert.NotContains(t, page, `id="notice"`, "no free text in the notice")
 
 	// Again: the id is gone, and the page says so.
 	st, _, page = r.post(b, "/ops/requeue", url.Values{"csrf": {csrf}, "id": {id}}, "Origin", r.srv.URL)
