@@ -16,6 +16,9 @@
 //	               the worker consumes; else 503 naming the half that is not
 //	GET /metrics   both halves' metrics (moetron_stream_*, moetron_webhook_*,
 //	               moetron_worker_*, moetron_consumer_*)
+//	/ops/          the worker's operator page (package workerserver/opspage;
+//	               loopback connections only unless OPS_TOKEN is set, also
+//	               when this listener is public)
 //
 // With DELIVERY=webhook or both, the same listener also serves the webhook
 // path.

@@ -114,6 +114,12 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /readyz", s.ready)
 	s.mux.Handle("/", s.intake.Handler()) // /healthz, /metrics, the webhook path
+	if page := s.worker.OpsPage(); page != nil {
+		// The worker's operator page: it lets in only loopback connections
+		// (or OPS_TOKEN holders), also when this listener is public.
+		s.mux.Handle("GET /ops", page)
+		s.mux.Handle("/ops/", page)
+	}
 	return s, nil
 }
 

@@ -109,6 +109,13 @@ func TestRunAnswersFromTheStream(t *testing.T) {
 	require.Len(t, r, 1)
 	assert.Len(t, r[0].MediaIDs, 1)
 
+	// The worker's operator page is on the same listener.
+	require.Eventually(t, func() bool {
+		st, body = get(t, base+"/ops/")
+		return st == http.StatusOK && strings.Contains(body, `data-outcome="replied"`)
+	}, 10*time.Second, 50*time.Millisecond, "the page lists the job: %d %s", st, body)
+	assert.Contains(t, body, "@alice")
+
 	cancel()
 	select {
 	case err := <-done:

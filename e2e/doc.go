@@ -31,6 +31,10 @@
 //	TestBotBinary                 examples/bot on the stream, SIGKILLed once mid-flow: all answered once
 //	TestScaleOut                  two webhook replicas, three workers on one Azure queue (table ledger),
 //	                              200 commands, a worker SIGKILLed every few seconds: each answered once
+//	TestOperatorPage              the worker's /ops/ page in headless Chromium: the DOM lists the
+//	                              answered jobs with thumbnails; a job X's outage poisoned is requeued
+//	                              with the page's button, the poison count drops, it is answered once
+//	                              (MOETRON_SCREENSHOT=docs/operator-page.png saves the README's screenshot)
 //
 // What runs where:
 //
@@ -38,12 +42,15 @@
 //     with SIGKILL twenty times, the webhook killed and Azurite stopped mid
 //     stream). A few minutes on two cores.
 //   - go test -short ./e2e: the happy paths (TestXAAHappyPath,
-//     TestXAADuplicates and TestBotBinary too) and the protocol checks only.
+//     TestXAADuplicates, TestBotBinary and TestOperatorPage too) and the
+//     protocol checks only.
 //
 // Tests that need something missing skip and say what: the binaries (when
 // examples/webhook or examples/worker do not build), ONNX Runtime (ORT_LIB or
 // the library scripts/ort-lib.sh fetches), Azurite (MOETRON_AZURITE_BIN for a
-// private instance, MOETRON_AZURITE for the shared one).
+// private instance, MOETRON_AZURITE for the shared one), Chromium (chromium on
+// PATH, which make test installs with apt-get, or MOETRON_CHROMIUM; in CI its
+// absence fails the test).
 //
 // Every process listens on 127.0.0.1 only; every wait is bounded.
 package e2e

@@ -7,6 +7,10 @@
 #     starts the queue and table services on 127.0.0.1 with data in a temp dir, and
 #     exports MOETRON_AZURITE (a connection string with QueueEndpoint and
 #     TableEndpoint) for the Azure tests.
+#   - Chromium: the operator page's browser test (e2e TestOperatorPage)
+#     drives Debian's chromium package headless; installed with apt-get when
+#     missing (root, or passwordless sudo; otherwise a message says what to
+#     run, and the test skips). MOETRON_CHROMIUM names another binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +30,27 @@ if [ -f scripts/azurite.sh ]; then
   source scripts/azurite.sh
   azurite_start
   trap azurite_stop EXIT
+fi
+
+if [ -z "${MOETRON_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  echo "== chromium (the operator page's browser test)"
+  # "$@" is env or sudo -n env: env carries DEBIAN_FRONTEND past sudo.
+  apt_install() {
+    { "$@" DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 chromium ||
+      { "$@" apt-get update -q && "$@" DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 chromium; }; } ||
+      echo "apt-get could not install chromium (see above); e2e TestOperatorPage skips without it" >&2
+  }
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "chromium is missing and this system has no apt-get: install Chromium and set MOETRON_CHROMIUM to its path;" \
+      "until then e2e TestOperatorPage skips" >&2
+  elif [ "$(id -u)" = 0 ]; then
+    apt_install env
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    apt_install sudo -n env
+  else
+    echo "chromium is missing and $(id -un) cannot install it (not root, no passwordless sudo):" \
+      "run 'sudo apt-get install -y chromium' (or set MOETRON_CHROMIUM); until then e2e TestOperatorPage skips" >&2
+  fi
 fi
 
 echo "== go test -race ./..."

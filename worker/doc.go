@@ -71,4 +71,14 @@
 //
 // Every outcome is counted in Metrics.Jobs (see Outcomes) and logged once
 // with the job id, never with credentials.
+//
+// # Observer
+//
+// Config.Observer, when set, is told how each Handle call ended: a
+// JobReport with the job, the outcome and its error, the seed, the
+// generation and total latency, the image and the reply id. It is the seam
+// for views of single jobs that metrics cannot give; package
+// workerserver/opspage keeps the last jobs with a thumbnail of each image
+// for the worker's operator page. It runs before Handle returns, so it must
+// be quick; a panic in it is logged and does not change the job's result.
 package worker

@@ -92,6 +92,8 @@ type Config struct {
 	// answering right now waits before it is looked at again. 0 means
 	// DefaultClaimedRetry.
 	ClaimedRetry time.Duration
+	// Observer is told how each job ended (see Observer); nil means none.
+	Observer Observer
 }
 
 // DefaultClaimedRetry is the default of Config.ClaimedRetry.
@@ -227,40 +229,60 @@ func markedBody(job filter.Job, mk marks) ([]byte, error) {
 }
 
 // Handle runs the job in m; see the package documentation for what each
-// result means to the Consumer.
+// result means to the Consumer. With Config.Observer set, the observer is
+// told how the job ended before Handle returns.
 func (w *Worker) Handle(ctx context.Context, m *queue.Message) error {
+	r := &JobReport{MsgID: m.ID, Attempt: m.DequeueCount}
+	if w.cfg.Observer == nil {
+		return w.handle(ctx, m, r)
+	}
+	r.Started = w.now()
+	err := w.handle(ctx, m, r)
+	r.Total = w.now().Sub(r.Started)
+	if r.Err == nil {
+		r.Err = err
+	}
+	w.observe(ctx, r)
+	return err
+}
+
+// handle does Handle's work, noting in r what the observer is told.
+func (w *Worker) handle(ctx context.Context, m *queue.Message, r *JobReport) error {
 	job, err := w.tab.ParseJob(m.Body)
 	if err != nil {
-		return w.invalid(m, "", err)
+		return w.invalid(r, m, "", err)
 	}
+	r.Job = job
 	log := w.log.With("job", job.ID, "msg_id", m.ID, "command", job.Command)
 	mk := readMarks(m.Body)
 	if mk.Done != "" {
 		w.ledgerDone(ctx, log, job.ID, mk.Done)
-		w.met.outcome(OutcomeAlreadyReplied)
+		w.outcome(r, OutcomeAlreadyReplied)
 		log.Info("job already answered; deleting", "outcome", OutcomeAlreadyReplied, "reply_id", mk.Done)
 		return nil
 	}
 	req, err := w.cmds.Request(job.Command, job.Args, job.ID)
 	if err != nil {
-		return w.invalid(m, job.ID, err)
+		return w.invalid(r, m, job.ID, err)
 	}
 	req.Format = w.cfg.Format
+	r.Seed, r.HasSeed = req.Seed, true
 	text, err := w.text(job, req.Seed, log)
 	if err != nil {
-		return w.invalid(m, job.ID, err)
+		return w.invalid(r, m, job.ID, err)
 	}
 	d := queue.DeliveryFrom(ctx)
 	attempt := m.DequeueCount
 	if d != nil {
 		attempt = d.Attempt()
 	}
+	r.Attempt = attempt
 	readBack := attempt > 1 || mk.Redelivered
 
 	claim, err := w.cfg.Ledger.Claim(ctx, job.ID)
 	switch {
 	case errors.Is(err, ErrClaimed):
-		w.met.outcome(OutcomeInFlight)
+		w.outcome(r, OutcomeInFlight)
 		log.Info("another copy of this job is being answered; looking again later", "outcome", OutcomeInFlight,
 			"retry_in", w.cfg.ClaimedRetry)
 		return queue.RetryAfter(err, w.cfg.ClaimedRetry)
@@ -270,7 +292,7 @@ func (w *Worker) Handle(ctx context.Context, m *queue.Message) error {
 		readBack = true
 	case claim.Done != "":
 		w.markDone(ctx, log, job, claim.Done)
-		w.met.outcome(OutcomeAlreadyReplied)
+		w.outcome(r, OutcomeAlreadyReplied)
 		log.Info("job answered before (ledger); deleting", "outcome", OutcomeAlreadyReplied, "reply_id", claim.Done)
 		return nil
 	}
@@ -289,13 +311,13 @@ func (w *Worker) Handle(ctx context.Context, m *queue.Message) error {
 	if readBack {
 		id, found, err := w.find(ctx, job, m, text)
 		if err != nil {
-			return w.xFailed(ctx, log, job, "read-back", err)
+			return w.xFailed(ctx, r, log, job, "read-back", err)
 		}
 		if found {
 			answered = true
 			w.ledgerDone(ctx, log, job.ID, id)
 			w.markDone(ctx, log, job, id)
-			w.met.outcome(OutcomeAlreadyReplied)
+			w.outcome(r, OutcomeAlreadyReplied)
 			log.Info("redelivered job was answered before; deleting", "outcome", OutcomeAlreadyReplied,
 				"reply_id", id, "attempt", attempt)
 			return nil
@@ -304,9 +326,11 @@ func (w *Worker) Handle(ctx context.Context, m *queue.Message) error {
 
 	start := w.now()
 	img, err := w.gen.Generate(ctx, req)
-	w.met.generated(w.now().Sub(start).Seconds())
+	r.Generate = w.now().Sub(start)
+	r.Image = img
+	w.met.generated(r.Generate.Seconds())
 	if err != nil {
-		w.met.outcome(OutcomeFailed)
+		w.outcome(r, OutcomeFailed)
 		log.Warn("image generation failed", "outcome", OutcomeFailed, "err", err)
 		if errors.Is(err, imagegen.ErrBadRequest) {
 			return queue.Permanent(fmt.Errorf("worker: generating image for %s: %w", job.ID, err))
@@ -316,15 +340,17 @@ func (w *Worker) Handle(ctx context.Context, m *queue.Message) error {
 
 	start = w.now()
 	id, err := w.send(ctx, job, text, img.Data)
-	w.met.replied(w.now().Sub(start).Seconds())
+	r.Reply = w.now().Sub(start)
+	w.met.replied(r.Reply.Seconds())
 	if err != nil {
 		uncertain = mayHavePosted(err)
-		return w.xFailed(ctx, log, job, "reply", err)
+		return w.xFailed(ctx, r, log, job, "reply", err)
 	}
 	answered = true
 	w.ledgerDone(ctx, log, job.ID, id)
 	w.markDone(ctx, log, job, id)
-	w.met.outcome(OutcomeReplied)
+	r.ReplyID = id
+	w.outcome(r, OutcomeReplied)
 	log.Info("replied", "outcome", OutcomeReplied, "reply_id", id, "seed", req.Seed, "attempt", attempt)
 	return nil
 }
@@ -418,43 +444,45 @@ func (w *Worker) markDone(ctx context.Context, log *slog.Logger, job filter.Job,
 
 // invalid ends a job that can never run: the Consumer poisons it, keeping
 // the message and the reason.
-func (w *Worker) invalid(m *queue.Message, jobID string, err error) error {
-	w.met.outcome(OutcomeInvalid)
+func (w *Worker) invalid(r *JobReport, m *queue.Message, jobID string, err error) error {
+	r.Err = err
+	w.outcome(r, OutcomeInvalid)
 	w.log.Warn("invalid job; poisoning", "outcome", OutcomeInvalid, "msg_id", m.ID, "job", jobID, "err", err)
 	return queue.Permanent(err)
 }
 
 // xFailed decides what an error from X means for the job.
-func (w *Worker) xFailed(ctx context.Context, log *slog.Logger, job filter.Job, op string, err error) error {
+func (w *Worker) xFailed(ctx context.Context, r *JobReport, log *slog.Logger, job filter.Job, op string, err error) error {
+	r.Err = fmt.Errorf("worker: %s: %w", op, err)
 	var unc *reply.UncertainError
 	switch {
 	case errors.Is(err, reply.ErrUsageCapped):
 		reset, ok := reply.RateLimitReset(err)
 		if ok && w.cfg.MaxUsageCapWait > 0 && reset.Sub(w.now()) <= w.cfg.MaxUsageCapWait {
-			return w.deferJob(ctx, log, job, op, err, reset)
+			return w.deferJob(ctx, r, log, job, op, err, reset)
 		}
-		w.met.outcome(OutcomePermanentXError)
+		w.outcome(r, OutcomePermanentXError)
 		log.Error("X usage cap reached; job dropped", "outcome", OutcomePermanentXError, "op", op,
 			"reset", reset, "err", err)
 		return nil
 	case errors.Is(err, reply.ErrRateLimited):
 		reset, _ := reply.RateLimitReset(err)
-		return w.deferJob(ctx, log, job, op, err, reset)
+		return w.deferJob(ctx, r, log, job, op, err, reset)
 	case errors.Is(err, reply.ErrDuplicateContent), errors.Is(err, reply.ErrNotAllowed), errors.Is(err, reply.ErrNotFound):
-		w.met.outcome(OutcomePermanentXError)
+		w.outcome(r, OutcomePermanentXError)
 		log.Warn("X refused the reply for good; job ends", "outcome", OutcomePermanentXError, "op", op, "err", err)
 		return nil
 	case errors.As(err, &unc), reply.IsRetryable(err), errors.Is(err, reply.ErrUnauthorized),
 		ctx.Err() != nil:
 		// Uncertain: the read-back on redelivery settles it. Unauthorized:
 		// the credentials may be fixed before the job is poisoned.
-		w.met.outcome(OutcomeFailed)
+		w.outcome(r, OutcomeFailed)
 		log.Warn("reply failed; will retry", "outcome", OutcomeFailed, "op", op, "err", err)
 		return fmt.Errorf("worker: %s for %s: %w", op, job.ID, err)
 	default:
 		// A local refusal (text or image too large, bad request): sending
 		// again cannot help; poison keeps the job for inspection.
-		w.met.outcome(OutcomeFailed)
+		w.outcome(r, OutcomeFailed)
 		log.Error("reply refused; poisoning", "outcome", OutcomeFailed, "op", op, "err", err)
 		return queue.Permanent(fmt.Errorf("worker: %s for %s: %w", op, job.ID, err))
 	}
@@ -462,7 +490,7 @@ func (w *Worker) xFailed(ctx context.Context, log *slog.Logger, job filter.Job, 
 
 // deferJob puts a rate-limited job back until X's reset. The job is first
 // marked for read-back, since the deferred copy starts at dequeue count 0.
-func (w *Worker) deferJob(ctx context.Context, log *slog.Logger, job filter.Job, op string, err error, reset time.Time) error {
+func (w *Worker) deferJob(ctx context.Context, r *JobReport, log *slog.Logger, job filter.Job, op string, err error, reset time.Time) error {
 	delay := w.cfg.RateLimitWait
 	if !reset.IsZero() {
 		delay = reset.Sub(w.now()) + time.Second // x-rate-limit-reset has whole seconds
@@ -474,12 +502,12 @@ func (w *Worker) deferJob(ctx context.Context, log *slog.Logger, job filter.Job,
 			merr = d.Replace(ctx, body)
 		}
 		if merr != nil {
-			w.met.outcome(OutcomeFailed)
+			w.outcome(r, OutcomeFailed)
 			log.Warn("could not mark a rate-limited job for read-back; retrying normally", "op", op, "err", merr)
 			return fmt.Errorf("worker: %s for %s: %w (marking: %v)", op, job.ID, err, merr)
 		}
 	}
-	w.met.outcome(OutcomeRateLimited)
+	w.outcome(r, OutcomeRateLimited)
 	log.Warn("rate limited by X; job put back until the reset", "outcome", OutcomeRateLimited, "op", op,
 		"retry_in", delay, "reset", reset)
 	return queue.RetryAfter(err, delay)

@@ -19,6 +19,7 @@ import (
 	"github.com/moetron/moetron/queue/queueopen"
 	"github.com/moetron/moetron/reply"
 	"github.com/moetron/moetron/worker/ledgertable"
+	"github.com/moetron/moetron/workerserver/opspage"
 )
 
 // Environment variable names read by FromLookup: the design's names, then
@@ -160,6 +161,10 @@ type Config struct {
 	// commands), the same file the webhook reads. Empty means the default
 	// table. New fails on a bad file, naming its line and field.
 	CommandsFile string
+	// Ops configures the operator page at /ops/ (OPS_PAGE, OPS_TOKEN; see
+	// package workerserver/opspage). The zero value serves it to loopback
+	// connections only.
+	Ops opspage.Env
 
 	// envErrs are the environment values FromLookup could not parse;
 	// Validate reports them.
@@ -189,6 +194,7 @@ func FromLookup(getenv func(string) string) Config {
 		Format:            getenv(EnvImageFormat),
 		Ledger:            getenv(EnvLedger),
 		CommandsFile:      getenv(EnvCommandsFile),
+		Ops:               opspage.FromLookup(getenv),
 	}
 	num := func(env string, p *int) {
 		if v := getenv(env); v != "" {
@@ -244,6 +250,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Visibility, envflag.Name(EnvVisibility), c.Visibility,
 		"lease on each job, renewed while it runs (default "+DefaultVisibility.String()+")")
 	c.Queue.Flags(fs)
+	c.Ops.Flags(fs)
 }
 
 // WithDefaults returns c with every empty field that has a default filled
@@ -357,6 +364,7 @@ func (c Config) Validate() error {
 	if err := c.Queue.Validate(); err != nil {
 		p.Add(strings.TrimPrefix(err.Error(), queueopen.ErrConfig.Error()+": "))
 	}
+	p.Add(c.Ops.Problems()...)
 	if table, ok := c.ledgerTable(); ok {
 		if c.Queue.ConnectionString == "" && c.Queue.Backend != queueopen.BackendAzure { // the queue reports it otherwise
 			p.Bad("%s %q needs %s", EnvLedger, c.Ledger, queueopen.EnvConnectionString)
@@ -391,7 +399,7 @@ func (c Config) String() string {
 		conc = strconv.Itoa(c.Concurrency)
 	}
 	return fmt.Sprintf("bot_user_id=%s consumer_key=%s consumer_secret=%s access_token=%s access_token_secret=%s "+
-		"api_base=%s queue={%s} model=%s ort_lib=%s device=%s metrics=%q concurrency=%s drain=%s visibility=%s format=%s ledger=%s",
+		"api_base=%s queue={%s} model=%s ort_lib=%s device=%s metrics=%q concurrency=%s drain=%s visibility=%s format=%s ledger=%s ops={%s}",
 		c.BotUserID, set(c.ConsumerKey), set(c.ConsumerSecret), set(c.AccessToken), set(c.AccessTokenSecret),
-		c.APIBase, c.Queue, model, c.ORTLib, c.Device, c.MetricsAddr, conc, c.DrainTimeout, c.Visibility, c.Format, ledger)
+		c.APIBase, c.Queue, model, c.ORTLib, c.Device, c.MetricsAddr, conc, c.DrainTimeout, c.Visibility, c.Format, ledger, c.Ops)
 }

@@ -30,6 +30,8 @@
 //	WORKER_DRAIN_TIMEOUT  30s
 //	WORKER_VISIBILITY     10m (the lease, renewed while a job runs)
 //	IMAGE_FORMAT          png
+//	OPS_PAGE              on: the operator page at /ops/ ("off": none)
+//	OPS_TOKEN             unset: /ops/ answers loopback connections only
 //
 // The last four are the worker's own names, not the design's; a value that
 // does not parse is reported by Validate with the other problems.
@@ -40,6 +42,10 @@
 //	GET /readyz    200 while Run consumes, X accepts the OAuth tokens and the
 //	               queue answers a Len within ReadyTimeout, else 503
 //	GET /metrics   Prometheus
+//	/ops/          the operator page (package workerserver/opspage): recent
+//	               jobs with thumbnails, last errors, queue and poison depth,
+//	               requeue of poison messages; loopback only unless
+//	               OPS_TOKEN is set
 //
 // The listener is on by default (METRICS_ADDR unset means
 // DefaultMetricsAddr, loopback only) because orchestrators probe /healthz

@@ -25,6 +25,7 @@ import (
 	"github.com/moetron/moetron/worker"
 	"github.com/moetron/moetron/worker/ledgerfile"
 	"github.com/moetron/moetron/worker/ledgertable"
+	"github.com/moetron/moetron/workerserver/opspage"
 )
 
 // Timeouts of the metrics server and of the readiness check.
@@ -117,6 +118,9 @@ type Server struct {
 
 	gen  worker.Generator // the generator in use (Options.Generator, onnx, or a router over the commands' models)
 	rcfg reply.Config     // the reply client's configuration
+
+	rec *opspage.Recorder // the operator page's job list (nil with OPS_PAGE=off)
+	ops *opspage.Page     // the operator page (nil with OPS_PAGE=off)
 }
 
 // New validates cfg, opens the queue and loads the model (unless opts gives
@@ -204,6 +208,7 @@ func (s *Server) build(ctx context.Context, opts *Options) error {
 		Table: set.Table(), Commands: set.Generation(),
 		Metrics: s.wmet, Logger: s.log.With("component", "worker"), Ledger: ledger,
 		ClaimedRetry: min(worker.DefaultClaimedRetry, cfg.Visibility),
+		Observer:     s.opsObserver(),
 	})
 	if err != nil {
 		return fmt.Errorf("workerserver: %w", err)
@@ -252,6 +257,9 @@ func (s *Server) build(ctx context.Context, opts *Options) error {
 		io.WriteString(w, "ok\n")
 	})
 	s.mux.HandleFunc("GET /readyz", s.ready)
+	if err := s.mountOps(ccfg.Poison, ccfg.PoisonFactory); err != nil {
+		return err
+	}
 	return s.checkAtStart(ctx, client, opts.CredentialCheckTimeout)
 }
 

@@ -1,7 +1,9 @@
 // Command worker takes jobs off the queue, generates an image for each and
 // answers on X. It also serves /healthz, /readyz and /metrics on
 // METRICS_ADDR (default 127.0.0.1:9091, loopback only; METRICS_ADDR=off
-// turns the listener off).
+// turns the listener off), and there the operator page at /ops/ (recent
+// jobs, poison queue, requeue; OPS_PAGE, OPS_TOKEN: see package
+// workerserver/opspage).
 //
 // Before taking jobs it checks the OAuth tokens with GET /2/users/me and
 // exits 1 if X refuses them or they belong to another account than
@@ -71,6 +73,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if a := srv.Addr(); a != nil {
 		fmt.Fprintf(stdout, "worker: /metrics, /healthz, /readyz on %s\n", a)
+		if srv.OpsPage() != nil {
+			fmt.Fprintf(stdout, "worker: operator page http://%s/ops/\n", a)
+		}
 	}
 	if p := srv.QueuePath(); p != "" {
 		fmt.Fprintf(stdout, "worker: SQLite queue %s\n", p)

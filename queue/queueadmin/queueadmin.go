@@ -94,8 +94,12 @@ func decode(m *queue.Message) Poisoned {
 }
 
 // PoisonList returns every poison message with its reason and error.
-func (a *Admin) PoisonList(ctx context.Context) ([]Poisoned, error) {
-	ms, err := take(ctx, a.Poison, 0)
+func (a *Admin) PoisonList(ctx context.Context) ([]Poisoned, error) { return a.PoisonPeek(ctx, 0) }
+
+// PoisonPeek returns up to max poison messages (every one when max <= 0)
+// with their reasons and errors, for a view that shows the first few.
+func (a *Admin) PoisonPeek(ctx context.Context, max int) ([]Poisoned, error) {
+	ms, err := take(ctx, a.Poison, max)
 	if rerr := release(context.WithoutCancel(ctx), a.Poison, ms); err == nil {
 		err = rerr
 	}

@@ -112,3 +112,21 @@ func TestCommandLineOnSQLite(t *testing.T) {
 	_, err = run(t, env, "frobnicate")
 	assert.ErrorIs(t, err, queueadmin.ErrUsage)
 }
+
+func TestPoisonPeekStopsAtMax(t *testing.T) {
+	env := sqliteEnv(t)
+	ctx := context.Background()
+	o, err := queueopen.Open(ctx, queueopen.FromLookup(env), nil)
+	require.NoError(t, err)
+	defer o.Close()
+	p, err := o.PoisonFactory("jobs" + queue.PoisonSuffix)
+	require.NoError(t, err)
+	a := &queueadmin.Admin{Queue: o.Queue, Poison: p}
+	one, err := a.PoisonPeek(ctx, 1)
+	require.NoError(t, err)
+	require.Len(t, one, 1)
+	all, err := a.PoisonPeek(ctx, 0)
+	require.NoError(t, err)
+	require.Len(t, all, 2, "the peeked message was released")
+	assert.Contains(t, []string{all[0].ID, all[1].ID}, one[0].ID)
+}
