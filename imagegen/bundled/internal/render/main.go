@@ -33,6 +33,7 @@ func main() {
 	psis := flag.String("psi", "0.55,1", "comma-separated psi values")
 	scale := flag.Int("down", 1, "downscale factor (box filter)")
 	montage := flag.Bool("montage", false, "also write montage.png: a row per seed, a column per psi")
+	cols := flag.Int("cols", 0, "montage columns (0: one per psi value)")
 	flag.Parse()
 
 	data := bundled.Model()
@@ -87,8 +88,11 @@ func main() {
 		}
 	}
 	if *montage {
-		cols := len(strings.Split(*psis, ","))
-		if err := writeMontage(filepath.Join(*out, "montage.png"), all, cols); err != nil {
+		n := *cols
+		if n <= 0 {
+			n = len(strings.Split(*psis, ","))
+		}
+		if err := writeMontage(filepath.Join(*out, "montage.png"), all, n); err != nil {
 			log.Fatal(err)
 		}
 	}
