@@ -1,5 +1,7 @@
 package portrait
 
+import "math"
+
 // scene draws the portrait. Every feature is a coverage in [0, 1] painted
 // over the image so far, back to front: background, back hair, neck,
 // clothes, face, blush, eyes, nose, mouth, brows, front hair. Lengths are
@@ -60,7 +62,9 @@ func (s *scene) draw() string {
 	eyeDark := s.lerp(s.shade(eye, 0.35), s.col(0.1, 0.05, 0.12), c(0.3))
 	eyeLight := s.lerp(eye, white, c(0.3))
 	lash := s.col(0.16, 0.09, 0.12)
-	bgHue := s.lin(2.5, 2.8, p[pBgHue])
+	// The background's hue keeps at least 0.5 rad from the hair's, so
+	// the hair never melts into it.
+	bgHue := s.add(hh, s.lin(math.Pi, 1.3, p[pBgHue]))
 	bg1 := s.hsv(bgHue, c(0.35), c(0.97))
 	bg2 := s.hsv(s.add(bgHue, s.lin(0.9, 0.7, p[pBgShift])), c(0.5), c(0.82))
 	bgPat := s.lerp(bg1, white, c(0.55))
