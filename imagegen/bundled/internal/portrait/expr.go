@@ -42,7 +42,6 @@ func (e *expr) div(a, b string) string { return e.g.Op("Div", a, b) }
 func (e *expr) abs(a string) string    { return e.g.Op("Abs", a) }
 func (e *expr) sqrt(a string) string   { return e.g.Op("Sqrt", a) }
 func (e *expr) sq(a string) string     { return e.g.Op("Mul", a, a) }
-func (e *expr) min(a, b string) string { return e.g.Op("Min", a, b) }
 func (e *expr) max(a, b string) string { return e.g.Op("Max", a, b) }
 func (e *expr) cos(a string) string    { return e.g.Op("Cos", a) }
 func (e *expr) sin(a string) string    { return e.g.Op("Sin", a) }
@@ -76,12 +75,6 @@ func (e *expr) tri(u string) string {
 	return e.abs(e.mulc(e.addc(f, -0.5), 2)) // 1 at integers, 0 half way
 }
 
-// inside turns a signed distance (negative inside) into an anti-aliased
-// coverage in [0, 1], about one pixel wide.
-func (e *expr) inside(d string) string {
-	return e.unit(e.rsubc(0.5, e.mulc(d, float64(e.aa))))
-}
-
 // less is the anti-aliased coverage of a < b. When a and b each depend on
 // one axis only, only the last two nodes work on full planes.
 func (e *expr) less(a, b string) string {
@@ -102,11 +95,6 @@ func (e *expr) ellipse(q, r, grow string) string {
 	b := e.mulc(r, float64(e.aa))
 	a := e.add(e.addc(b, 0.5), e.mulc(grow, float64(e.aa)))
 	return e.unit(e.sub(a, e.mul(q, b)))
-}
-
-// rgb is a [N,3,1,1] colour from three [N,1,1,1] channels.
-func (e *expr) rgb(r, g, b string) string {
-	return e.g.OpAttrs("Concat", []string{r, g, b}, []onnxbuild.Attr{onnxbuild.IntAttr("axis", 1)})
 }
 
 // col is a constant colour given in [0, 1], stored in [-1, 1].
