@@ -20,7 +20,7 @@
 //	queue/queuetest  the conformance suite every backend passes
 //	queue/queueopen  opening a backend from QUEUE_BACKEND and friends
 //	imagegen       ONNX Runtime generation, batching, PNG/JPEG encoding
-//	imagegen/bundled  the default model, embedded
+//	imagegen/bundled  the default models (portrait, CPPN), embedded
 //	reply          replying on X: media upload, reply post, DM (OAuth 1.0a)
 //	webhooks       the webhook, XAA subscriptions (ensure, migrate), replays, the self-check
 //	worker         the worker's job handler: job ledger, idempotency, rate limits

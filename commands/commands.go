@@ -9,6 +9,7 @@ import (
 
 	"github.com/moetron/moetron/filter"
 	"github.com/moetron/moetron/imagegen"
+	"github.com/moetron/moetron/imagegen/bundled"
 	"github.com/moetron/moetron/reply"
 )
 
@@ -79,9 +80,11 @@ type Command struct {
 	Seed SeedRule
 	// Psi is the truncation psi, in (0, 2].
 	Psi float32
-	// Model is the ONNX model file of this command; "" means the worker's
-	// model (MODEL_PATH or the bundled one). A file's relative path is
-	// resolved against the file's directory.
+	// Model is the ONNX model of this command: a file, or a bundled
+	// model (bundled.RefPortrait, bundled.RefCPPN), which the worker's
+	// MODEL_PATH replaces when set; "" means the worker's model
+	// (MODEL_PATH, else DefaultModel). See ModelFor. A file's relative
+	// path is resolved against the commands file's directory.
 	Model string
 	// Reply is the reply text, a text/template over reply.Fields
 	// ({{.ScreenName}}, {{.Seed}}, {{.Command}}, {{.RequestID}},
@@ -172,6 +175,11 @@ func checkCommand(c Command) (field string, err error) {
 	if math.IsNaN(float64(c.Psi)) || c.Psi <= 0 || c.Psi > 2 {
 		return "psi", fmt.Errorf("%v is not in (0, 2]", c.Psi)
 	}
+	if bundled.IsRef(c.Model) {
+		if _, err := bundled.Open(c.Model); err != nil {
+			return "model", err
+		}
+	}
 	if c.Reply != "" {
 		if err := CheckReply(c.Reply); err != nil {
 			return "reply", err
@@ -237,11 +245,40 @@ func newSet(source string, cmds []Command, pos []positions) (*Set, error) {
 	return s, nil
 }
 
+// DefaultModel is the model of a command without one when the worker has
+// no MODEL_PATH: the bundled portrait.
+const DefaultModel = bundled.RefPortrait
+
+// ModelFor returns the model reference the worker loads for c when its own
+// model setting (MODEL_PATH) is workerModel:
+//
+//   - a command's model file is always used;
+//   - a command's bundled model (bundled:portrait, bundled:cppn) is a
+//     stand-in: it is used when workerModel is empty, and workerModel
+//     replaces it otherwise, so that MODEL_PATH moves every command of
+//     the default table onto the user's model, as it did before there
+//     were two bundled models;
+//   - a command without a model uses workerModel, else DefaultModel.
+//
+// The result is a file path or a bundled reference, which
+// imagegen.Config.ModelPath accepts either way.
+func (c Command) ModelFor(workerModel string) string {
+	switch {
+	case c.Model != "" && !bundled.IsRef(c.Model):
+		return c.Model
+	case workerModel != "":
+		return workerModel
+	case c.Model != "":
+		return c.Model
+	}
+	return DefaultModel
+}
+
 var defaultSet = func() *Set {
 	s, err := New(
-		Command{Name: filter.CommandRand, Keywords: []string{"moerand"}, Seed: SeedRule{Kind: SeedRandom}, Psi: imagegen.PsiTruncated},
-		Command{Name: filter.CommandMess, Keywords: []string{"moemess"}, Seed: SeedRule{Kind: SeedRandom}, Psi: imagegen.PsiNone},
-		Command{Name: filter.CommandName, Keywords: []string{"moename"}, Seed: SeedRule{Kind: SeedArgs}, Psi: imagegen.PsiTruncated},
+		Command{Name: filter.CommandRand, Keywords: []string{"moerand"}, Seed: SeedRule{Kind: SeedRandom}, Psi: imagegen.PsiTruncated, Model: bundled.RefPortrait},
+		Command{Name: filter.CommandMess, Keywords: []string{"moemess"}, Seed: SeedRule{Kind: SeedRandom}, Psi: imagegen.PsiNone, Model: bundled.RefCPPN},
+		Command{Name: filter.CommandName, Keywords: []string{"moename"}, Seed: SeedRule{Kind: SeedArgs}, Psi: imagegen.PsiTruncated, Model: bundled.RefPortrait},
 	)
 	if err != nil {
 		panic(err)
@@ -252,7 +289,9 @@ var defaultSet = func() *Set {
 
 // Default returns the design's table: rand (moerand, random seed, psi
 // 0.55), mess (moemess, random, 1.0) and name (moename, seed from the
-// text, 0.55), in posts and DMs, with the worker's model and reply text.
+// text, 0.55), in posts and DMs, with the worker's reply text. Its models
+// are the bundled ones, bundled:portrait for rand and name and
+// bundled:cppn for mess, until MODEL_PATH replaces them (ModelFor).
 // It needs no file.
 func Default() *Set { return defaultSet }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/moetron/moetron/commands"
 	"github.com/moetron/moetron/filter"
 	"github.com/moetron/moetron/imagegen"
+	"github.com/moetron/moetron/imagegen/bundled"
 )
 
 func TestDefaultIsTheDesignTable(t *testing.T) {
@@ -50,6 +51,9 @@ func TestExampleFile(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, want, got)
 		}
+		want, _ := commands.Default().Lookup(name)
+		got, _ := s.Lookup(name)
+		assert.Equal(t, want.Model, got.Model, name)
 	}
 	daily, ok := s.Lookup("daily")
 	require.True(t, ok)
@@ -133,6 +137,54 @@ func TestModelPathIsRelativeToTheFile(t *testing.T) {
 	assert.Equal(t, "/abs/x.onnx", b.Model)
 	_, err = s.Request("cat", "", "tweet:1")
 	assert.ErrorIs(t, err, imagegen.ErrUnknownCommand)
+}
+
+func TestBundledModels(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bot.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("commands:\n  - name: a\n    keywords: moea\n    model: bundled:cppn\n"), 0o600))
+	s, err := commands.Load(path)
+	require.NoError(t, err)
+	a, _ := s.Lookup("a")
+	assert.Equal(t, bundled.RefCPPN, a.Model, "a bundled reference is not a path relative to the file")
+
+	require.NoError(t, os.WriteFile(path, []byte("commands:\n  - name: a\n    keywords: moea\n    model: bundled:stylegan\n"), 0o600))
+	_, err = commands.Load(path)
+	var fe *commands.FileError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, 4, fe.Line)
+	assert.Equal(t, "commands[0].model", fe.Field)
+	assert.ErrorIs(t, err, bundled.ErrUnknown)
+
+	_, err = commands.New(commands.Command{Name: "a", Keywords: []string{"moea"}, Psi: 1, Model: "bundled:x"})
+	assert.ErrorIs(t, err, commands.ErrInvalid)
+}
+
+func TestDefaultModels(t *testing.T) {
+	want := map[string]string{"rand": bundled.RefPortrait, "mess": bundled.RefCPPN, "name": bundled.RefPortrait}
+	for name, ref := range want {
+		c, ok := commands.Default().Lookup(name)
+		require.True(t, ok)
+		assert.Equal(t, ref, c.ModelFor(""), name)
+		assert.Equal(t, "/m/stylegan.onnx", c.ModelFor("/m/stylegan.onnx"), "%s: MODEL_PATH replaces the bundled stand-in", name)
+		assert.Equal(t, bundled.RefCPPN, c.ModelFor(bundled.RefCPPN), name)
+	}
+}
+
+func TestModelFor(t *testing.T) {
+	for _, tc := range []struct{ model, worker, want string }{
+		{"", "", commands.DefaultModel},
+		{"", "/w.onnx", "/w.onnx"},
+		{"/c.onnx", "", "/c.onnx"},
+		{"/c.onnx", "/w.onnx", "/c.onnx"},
+		{bundled.RefCPPN, "", bundled.RefCPPN},
+		{bundled.RefCPPN, "/w.onnx", "/w.onnx"},
+		{bundled.RefCPPN, bundled.RefPortrait, bundled.RefPortrait},
+	} {
+		c := commands.Command{Model: tc.model}
+		assert.Equal(t, tc.want, c.ModelFor(tc.worker), "model %q, MODEL_PATH %q", tc.model, tc.worker)
+	}
+	assert.Equal(t, bundled.RefPortrait, commands.DefaultModel)
 }
 
 func TestNewValidates(t *testing.T) {

@@ -4,7 +4,19 @@
 // always agree on what a command means.
 //
 // Without a file the table is Default, the design's: rand (moerand),
-// mess (moemess) and name (moename).
+// mess (moemess) and name (moename), drawn by the bundled portrait model
+// (rand, name) and the bundled CPPN (mess) until MODEL_PATH names a model
+// for all three.
+//
+// # Which model a command uses
+//
+// Command.ModelFor decides, from the command's model and the worker's
+// MODEL_PATH: a model file named by the command always wins; a bundled
+// model named by the command (bundled:portrait, bundled:cppn) is a
+// stand-in that MODEL_PATH replaces; a command without a model uses
+// MODEL_PATH, else bundled:portrait. MODEL_PATH itself may also be a
+// bundled reference (MODEL_PATH=bundled:cppn draws everything with the
+// CPPN). The worker loads each distinct model once.
 //
 // # File format
 //
@@ -29,7 +41,10 @@
 //	psi:      truncation psi in (0, 2]; default 0.55
 //	in:       posts, dms or [posts, dms] (the default)
 //	model:    an ONNX model file for this command, relative to the
-//	          commands file; default the worker's MODEL_PATH or bundled model
+//	          commands file, or a bundled model: bundled:portrait (a
+//	          character portrait) or bundled:cppn (abstract colour
+//	          fields), which the worker's MODEL_PATH replaces when set;
+//	          default MODEL_PATH, else bundled:portrait
 //	reply:    the reply text, a Go text/template over reply.Fields:
 //	          {{.ScreenName}}, {{.Seed}}, {{.Command}}, {{.RequestID}},
 //	          {{.MsgType}}; default reply.DefaultTemplate

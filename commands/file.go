@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/moetron/moetron/filter"
+	"github.com/moetron/moetron/imagegen/bundled"
 )
 
 // MaxFileSize bounds a commands file.
@@ -156,7 +157,7 @@ func Parse(name string, data []byte) (*Set, error) {
 			case "in":
 				c.Only, err = where(v)
 			case "model":
-				if c.Model, err = scalar(v); err == nil && c.Model != "" && !filepath.IsAbs(c.Model) {
+				if c.Model, err = scalar(v); err == nil && c.Model != "" && !filepath.IsAbs(c.Model) && !bundled.IsRef(c.Model) {
 					c.Model = filepath.Join(dir, c.Model)
 				}
 			case "reply":

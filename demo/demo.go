@@ -204,7 +204,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	wserver.Store(wsrv)
-	progress("worker ready: bundled model on %s, ONNX Runtime %s", wsrv.Device(), cfg.LibraryPath)
+	progress("worker ready: bundled models (moerand, moename: portrait; moemess: CPPN) on %s, ONNX Runtime %s", wsrv.Device(), cfg.LibraryPath)
 
 	// Run both until the scenario is over.
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))

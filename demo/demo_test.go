@@ -6,6 +6,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/moetron/moetron/filter"
 	"github.com/moetron/moetron/imagegen"
+	"github.com/moetron/moetron/imagegen/bundled"
 	"github.com/moetron/moetron/xfake"
 )
 
@@ -83,6 +85,27 @@ func TestRun(t *testing.T) {
 	assert.Equal(t, 7, images)
 	assert.True(t, strings.HasPrefix(res.Rows[5].Reply, "dm "), "the DM is answered by DM")
 	assert.Equal(t, "697057079", res.Rows[2].Seed, `moename sakura: MD5 seed of "sakura"`)
+
+	// moename and moerand are drawn by the bundled portrait, moemess by
+	// the CPPN: each image is the bytes that model gives for its seed.
+	for _, c := range []struct {
+		row int
+		ref string
+		psi float32
+	}{{0, bundled.RefPortrait, imagegen.PsiTruncated}, {1, bundled.RefCPPN, imagegen.PsiNone}, {2, bundled.RefPortrait, imagegen.PsiTruncated}} {
+		row := res.Rows[c.row]
+		seed, err := strconv.ParseUint(row.Seed, 10, 32)
+		require.NoError(t, err)
+		g, err := imagegen.New(imagegen.Config{ModelPath: c.ref, Device: imagegen.DeviceCPU})
+		require.NoError(t, err)
+		want, err := g.Generate(context.Background(), imagegen.Request{Seed: uint32(seed), Psi: c.psi})
+		g.Close()
+		require.NoError(t, err)
+		file, _, _ := strings.Cut(row.Image, " ")
+		got, err := os.ReadFile(file)
+		require.NoError(t, err)
+		assert.True(t, bytes.Equal(want.Data, got), "%s: the image is not %s's for seed %d", row.Event, c.ref, seed)
+	}
 	_, err = os.Stat(stale)
 	assert.True(t, os.IsNotExist(err), "an earlier run's image was left in the output directory")
 

@@ -13,8 +13,10 @@
 //     same SQLite queue in a temporary directory;
 //   - the worker server of package workerserver, configured like
 //     examples/worker, on its own handle of the same SQLite file (as a
-//     second process would have), generating with the bundled CPPN model
-//     on ONNX Runtime's CPU provider and answering through package reply;
+//     second process would have), generating with the bundled models of
+//     the default command table (the portrait for moerand and moename, the
+//     CPPN for moemess) on ONNX Runtime's CPU provider and answering
+//     through package reply;
 //     the webhook wakes it when it enqueues, and both share one Prometheus
 //     registry.
 //

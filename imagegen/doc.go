@@ -16,7 +16,10 @@
 //
 // Config.ModelPath names a model file and Config.Model passes model bytes;
 // with neither, the bundled CPPN (package imagegen/bundled, 512x512,
-// zdim 128, with a psi input) is used, so nothing needs downloading.
+// zdim 128, with a psi input) is used, so nothing needs downloading. A
+// ModelPath of "bundled:portrait" or "bundled:cppn" picks one of the two
+// bundled models by name (so MODEL_PATH can too); an unknown bundled name
+// is an ErrModel error listing the known ones.
 //
 // Input z float32 [N, zdim]; optional input psi float32 [N]; output image
 // float32 [N,3,H,W] in [-1,1]. The model's ONNX metadata_props override the

@@ -36,7 +36,9 @@ const (
 type Config struct {
 	// ModelPath is the ONNX model file. A sidecar JSON next to it
 	// (model.json for model.onnx, or model.onnx.json) overrides the
-	// model's metadata.
+	// model's metadata. A path starting with "bundled:" names a bundled
+	// model instead (bundled.RefPortrait, bundled.RefCPPN); to load a
+	// file whose name starts so, write it as ./bundled:....
 	ModelPath string
 	// Model holds the model bytes when ModelPath is empty. When both are
 	// empty the bundled CPPN (package imagegen/bundled) is used. Sidecar
@@ -250,6 +252,13 @@ func loadModelBytes(cfg Config) (model, sidecar []byte, err error) {
 			return bundled.Model(), cfg.Sidecar, nil
 		}
 		return cfg.Model, cfg.Sidecar, nil
+	}
+	if bundled.IsRef(cfg.ModelPath) {
+		model, err := bundled.Open(cfg.ModelPath)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", ErrModel, err)
+		}
+		return model, cfg.Sidecar, nil
 	}
 	model, err = os.ReadFile(cfg.ModelPath)
 	if err != nil {

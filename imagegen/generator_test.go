@@ -193,6 +193,41 @@ func TestBundledModelIsDefault(t *testing.T) {
 	assert.Equal(t, "psi", info.PsiName)
 }
 
+// TestBundledReference loads the bundled models by reference, as
+// MODEL_PATH=bundled:portrait does, and checks that a seed always gives the
+// same PNG bytes, from one generator and from a fresh one.
+func TestBundledReference(t *testing.T) {
+	ctx := context.Background()
+	req := Request{Seed: 42, Psi: PsiTruncated}
+	images := map[string][]byte{}
+	for _, ref := range bundled.Refs() {
+		g := newTestGenerator(t, testModel{}, Config{ModelPath: ref})
+		info := g.Info()
+		assert.Equal(t, bundled.ZDim, info.ZDim, ref)
+		assert.Equal(t, [2]int{bundled.Size, bundled.Size}, [2]int{info.Width, info.Height}, ref)
+		a, err := g.Generate(ctx, req)
+		require.NoError(t, err)
+		b, err := g.Generate(ctx, req)
+		require.NoError(t, err)
+		fresh := newTestGenerator(t, testModel{}, Config{ModelPath: ref})
+		c, err := fresh.Generate(ctx, req)
+		require.NoError(t, err)
+		assert.Equal(t, a.Data, b.Data, ref)
+		assert.Equal(t, a.Data, c.Data, ref)
+		other, err := g.Generate(ctx, Request{Seed: 43, Psi: PsiTruncated})
+		require.NoError(t, err)
+		assert.NotEqual(t, a.Data, other.Data, ref)
+		images[ref] = a.Data
+	}
+	assert.NotEqual(t, images[bundled.RefCPPN], images[bundled.RefPortrait])
+
+	needRuntime(t)
+	_, err := New(Config{ModelPath: "bundled:stylegan"})
+	require.ErrorIs(t, err, ErrModel)
+	assert.ErrorIs(t, err, bundled.ErrUnknown)
+	assert.Contains(t, err.Error(), bundled.RefPortrait)
+}
+
 func TestSidecarFile(t *testing.T) {
 	needRuntime(t)
 	dir := t.TempDir()

@@ -106,8 +106,10 @@ type Config struct {
 	// when Options.Queue is given.
 	Queue queueopen.Env
 
-	// ModelPath is the ONNX model file (MODEL_PATH). Empty means the
-	// bundled model.
+	// ModelPath is the ONNX model file or a bundled reference such as
+	// bundled:cppn (MODEL_PATH); it replaces the bundled models the
+	// commands name. Empty means each command's bundled model (see
+	// commands.Command.ModelFor).
 	ModelPath string
 	// ORTLib is the ONNX Runtime shared library (ORT_LIB). Empty means
 	// imagegen.FallbackLibraryPath(): imagegen.DefaultLibraryPath(), where
@@ -235,7 +237,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	secret(&c.AccessToken, EnvAccessToken, "bot's OAuth access token (required; secret, prefer the environment)")
 	secret(&c.AccessTokenSecret, EnvAccessTokenSecret, "bot's OAuth access token secret (required; secret, prefer the environment)")
 	s(&c.APIBase, EnvAPIBase, "X API base URL (default "+DefaultAPIBase+")")
-	s(&c.ModelPath, EnvModelPath, "ONNX model file (default: the bundled model)")
+	s(&c.ModelPath, EnvModelPath, "ONNX model file or bundled:portrait|bundled:cppn (default: the bundled model of each command)")
 	s(&c.ORTLib, EnvORTLib, "ONNX Runtime library (default "+imagegen.DefaultLibraryPath()+", else the system's "+imagegen.SystemLibrary+")")
 	s(&c.CUDAPlugin, EnvCUDAPlugin, "CUDA plugin execution provider library")
 	s(&c.Device, EnvDevice, "auto, cpu or cuda (default "+DefaultDevice+")")

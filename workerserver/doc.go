@@ -18,7 +18,11 @@
 //	X_API_BASE            https://api.x.com
 //	QUEUE_*, AZURE_...    queueopen's (SQLite $XDG_STATE_HOME/moetron/queue.db,
 //	                      else ~/.local/state/moetron/queue.db)
-//	MODEL_PATH            the bundled model
+//	MODEL_PATH            the bundled models: each command's own (the
+//	                      default table: bundled:portrait for rand and
+//	                      name, bundled:cppn for mess), else
+//	                      bundled:portrait; see commands.Command.ModelFor.
+//	                      A file or a bundled:NAME reference.
 //	ORT_LIB               imagegen.DefaultLibraryPath(), where make ort puts it,
 //	                      else the system's libonnxruntime.so
 //	ORT_CUDA_PLUGIN       none: CUDA the classic way

@@ -222,7 +222,7 @@ func (s *Server) loadGenerator(given worker.Generator, set *commands.Set) error 
 	}
 	if given != nil {
 		for _, c := range set.Commands() {
-			if c.Model != "" {
+			if c.Model != "" && !bundled.IsRef(c.Model) {
 				s.log.Warn("Options.Generator is given: the command's model is not loaded", "command", c.Name, "model", c.Model)
 			}
 		}
@@ -233,39 +233,43 @@ func (s *Server) loadGenerator(given worker.Generator, set *commands.Set) error 
 	if _, err := os.Stat(cfg.ORTLib); err != nil {
 		return fmt.Errorf("workerserver: ONNX Runtime library %s: %w (%s, or set %s)", cfg.ORTLib, err, imagegen.FetchHint, EnvORTLib)
 	}
+	// path is a file or a bundled reference (bundled:portrait), which
+	// imagegen resolves.
 	load := func(path string) (*imagegen.Generator, error) {
 		gcfg := imagegen.Config{ModelPath: path, LibraryPath: cfg.ORTLib, CUDAPlugin: cfg.CUDAPlugin,
 			Device: cfg.Device, Logger: s.log.With("component", "imagegen")}
-		if path == "" {
-			gcfg.Model = bundled.Model()
-		}
 		g, err := imagegen.New(gcfg)
 		if err != nil {
-			return nil, fmt.Errorf("workerserver: loading the model %s: %w", cmp.Or(path, "(bundled)"), err)
+			return nil, fmt.Errorf("workerserver: loading the model %s: %w", path, err)
 		}
 		s.cleanups = append(s.cleanups, g.Close)
 		return g, nil
 	}
-	def, err := load(cfg.ModelPath)
+	// The worker's own model serves commands without one; each command's
+	// model is chosen by commands.Command.ModelFor (a command's file
+	// always, its bundled model unless MODEL_PATH is set).
+	defPath := commands.Command{}.ModelFor(cfg.ModelPath)
+	def, err := load(defPath)
 	if err != nil {
 		return err
 	}
 	s.ownGen = true
 	s.onnx, s.gen = def, def
 	router := &modelRouter{def: def, byCmd: map[string]*imagegen.Generator{}}
-	byPath := map[string]*imagegen.Generator{}
+	byPath := map[string]*imagegen.Generator{defPath: def}
 	for _, c := range set.Commands() {
-		if c.Model == "" || c.Model == cfg.ModelPath {
-			continue
-		}
-		g, ok := byPath[c.Model]
+		path := c.ModelFor(cfg.ModelPath)
+		g, ok := byPath[path]
 		if !ok {
-			if g, err = load(c.Model); err != nil {
-				return fmt.Errorf("%w (model of command %q in %s)", err, c.Name, set.Source())
+			if g, err = load(path); err != nil {
+				return fmt.Errorf("%w (model of command %q in %s)", err, c.Name, cmp.Or(set.Source(), "the default commands"))
 			}
-			byPath[c.Model] = g
+			byPath[path] = g
 		}
-		router.byCmd[c.Name] = g
+		if g != def {
+			router.byCmd[c.Name] = g
+			s.log.Info("command model", "command", c.Name, "model", path)
+		}
 	}
 	if len(router.byCmd) > 0 {
 		s.gen = router

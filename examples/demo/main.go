@@ -1,7 +1,8 @@
 // Command demo runs the bot end to end on one machine against a fake X: X
 // Activity API events by webhook (registered with a real CRC round trip and
 // subscribed) and by the persistent stream, a SQLite queue, the worker with
-// the bundled model on the CPU, and replies with images. It prints one
+// the bundled models on the CPU (portrait for moerand and moename, CPPN for
+// moemess), and replies with images. It prints one
 // row per delivered event, saves each generated image under -out, and exits
 // non-zero if any reply is missing or unexpected. `make demo` runs it.
 //

@@ -92,8 +92,15 @@ func generate(tb testing.TB, sess *ort.DynamicAdvancedSession, zs [][]float32, p
 
 func session(tb testing.TB) *ort.DynamicAdvancedSession {
 	tb.Helper()
+	return sessionFor(tb, bundled.Model())
+}
+
+// sessionFor opens model on ONNX Runtime's CPU provider with its default
+// thread pool.
+func sessionFor(tb testing.TB, model []byte) *ort.DynamicAdvancedSession {
+	tb.Helper()
 	needORT(tb)
-	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(bundled.Model(), []string{"z", "psi"}, []string{"image"}, nil)
+	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(model, []string{"z", "psi"}, []string{"image"}, nil)
 	require.NoError(tb, err)
 	tb.Cleanup(func() { sess.Destroy() })
 	return sess
@@ -126,13 +133,26 @@ func stddev(a []float32) float64 {
 }
 
 func TestMetadata(t *testing.T) {
+	for _, ref := range bundled.Refs() {
+		t.Run(ref, func(t *testing.T) {
+			model, err := bundled.Open(ref)
+			require.NoError(t, err)
+			checkMetadata(t, model)
+		})
+	}
+}
+
+// checkMetadata checks the imagegen model contract of a bundled model: its
+// metadata_props, inputs and outputs.
+func checkMetadata(t *testing.T, model []byte) {
 	needORT(t)
-	md, err := ort.GetModelMetadataWithONNXData(bundled.Model())
+	md, err := ort.GetModelMetadataWithONNXData(model)
 	require.NoError(t, err)
 	defer md.Destroy()
 	want := map[string]string{
 		"moetron.z": "z", "moetron.psi": "psi", "moetron.image": "image",
 		"moetron.zdim": strconv.Itoa(bundled.ZDim), "moetron.layout": "NCHW", "moetron.range": "-1,1",
+		"moetron.max_batch": "8",
 	}
 	for k, v := range want {
 		got, ok, err := md.LookupCustomMetadataMap(k)
@@ -140,7 +160,7 @@ func TestMetadata(t *testing.T) {
 		assert.True(t, ok, k)
 		assert.Equal(t, v, got, k)
 	}
-	in, out, err := ort.GetInputOutputInfoWithONNXData(bundled.Model())
+	in, out, err := ort.GetInputOutputInfoWithONNXData(model)
 	require.NoError(t, err)
 	require.Len(t, in, 2)
 	require.Len(t, out, 1)

@@ -6,6 +6,12 @@
 //	go run ./examples/moegen -o sakura.png moename sakura
 //	go run ./examples/moegen -seed 42 -psi 0.7 -o 42.png
 //
+// The model is the one the worker would use (commands.Command.ModelFor):
+// the command's, the bundled portrait for moerand and moename and the
+// bundled CPPN for moemess, or -model-path (MODEL_PATH), a file or
+// bundled:portrait / bundled:cppn. With -seed it is -model-path, else the
+// portrait.
+//
 // A random-seed command (moerand) draws its seed from the job id, as the
 // worker does: give -job tweet:<id> to get the image the bot sent for that
 // post.
@@ -23,7 +29,6 @@ import (
 
 	"github.com/moetron/moetron/commands"
 	"github.com/moetron/moetron/imagegen"
-	"github.com/moetron/moetron/imagegen/bundled"
 )
 
 // ErrUsage is returned for a command line that does not parse.
@@ -52,7 +57,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	job := fs.String("job", "", "job id of a random-seed command (tweet:<id> or dm:<id>); empty draws a random seed")
 	format := fs.String("format", "png", "png or jpeg")
 	cmdFile := fs.String("commands-file", getenv(commands.EnvFile), "commands file (COMMANDS_FILE)")
-	model := fs.String("model-path", getenv("MODEL_PATH"), "ONNX model (MODEL_PATH; default bundled, or the command's)")
+	model := fs.String("model-path", getenv("MODEL_PATH"), "ONNX model file or bundled:portrait|bundled:cppn (MODEL_PATH; default the command's bundled model, with -seed bundled:portrait)")
 	lib := fs.String("ort-lib", getenv("ORT_LIB"), "ONNX Runtime library (ORT_LIB)")
 	fs.Usage = func() {
 		fmt.Fprintln(info, "usage: moegen [flags] COMMAND TEXT   (e.g. moename sakura)\n       moegen [flags] -seed N [-psi P]")
@@ -71,6 +76,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("moegen: -seed %d is above 4294967295", *seed)
 		}
 		req = imagegen.Request{Seed: uint32(*seed), Psi: float32(*psi)}
+		modelPath = commands.Command{}.ModelFor(modelPath)
 	case *seed < 0 && text != "":
 		set, err := commands.Load(*cmdFile)
 		if err != nil {
@@ -80,9 +86,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if req, c, err = Request(set, text, *job); err != nil {
 			return err
 		}
-		if c.Model != "" {
-			modelPath = c.Model
-		}
+		modelPath = c.ModelFor(modelPath) // as the worker chooses
 		what = "command " + c.Name
 	default:
 		fs.Usage()
@@ -90,9 +94,6 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	req.Format = imagegen.Format(*format)
 	cfg := imagegen.Config{ModelPath: modelPath, LibraryPath: *lib, Device: imagegen.DeviceCPU}
-	if modelPath == "" {
-		cfg.Model = bundled.Model()
-	}
 	start := time.Now()
 	g, err := imagegen.New(cfg)
 	if err != nil {
@@ -114,12 +115,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("moegen: %w", err)
 	}
-	name := modelPath
-	if name == "" {
-		name = "bundled"
-	}
 	fmt.Fprintf(info, "%s seed=%d psi=%g model=%s size=%dx%d bytes=%d load=%s generate=%s out=%s\n",
-		what, img.Seed, img.Psi, name, img.Width, img.Height, len(img.Data),
+		what, img.Seed, img.Psi, modelPath, img.Width, img.Height, len(img.Data),
 		loaded.Round(time.Millisecond), took.Round(time.Millisecond), *out)
 	return nil
 }

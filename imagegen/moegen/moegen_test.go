@@ -14,6 +14,7 @@ import (
 
 	"github.com/moetron/moetron/filter"
 	"github.com/moetron/moetron/imagegen"
+	"github.com/moetron/moetron/imagegen/bundled"
 	"github.com/moetron/moetron/imagegen/moegen"
 	"github.com/moetron/moetron/queue/mem"
 	"github.com/moetron/moetron/workerserver"
@@ -70,8 +71,9 @@ func TestSameBytesAsTheBot(t *testing.T) {
 		args                         []string
 		text, command, cmdArgs, want string
 	}{
-		{[]string{"moename", "sakura"}, "@moetronbot moename sakura", "name", "sakura", "command name seed=697057079 psi=0.55 model=bundled"},
+		{[]string{"moename", "sakura"}, "@moetronbot moename sakura", "name", "sakura", "command name seed=697057079 psi=0.55 model=bundled:portrait "},
 		{[]string{"-job", "tweet:1332557345071644672", "moerand"}, "@moetronbot moerand", "rand", "", "command rand seed="},
+		{[]string{"-job", "tweet:1332557345071644672", "moemess"}, "@moetronbot moemess", "mess", "", "psi=1 model=bundled:cppn "},
 	} {
 		out := filepath.Join(dir, tc.command+".png")
 		var info bytes.Buffer
@@ -88,9 +90,24 @@ func TestSameBytesAsTheBot(t *testing.T) {
 	var stdout, info bytes.Buffer
 	require.NoError(t, moegen.Run(context.Background(), []string{"-o", "-", "-seed", "42", "-psi", "0.7"}, env, &stdout, &info))
 	assert.True(t, bytes.HasPrefix(stdout.Bytes(), []byte("\x89PNG")))
-	assert.True(t, strings.HasPrefix(info.String(), "seed seed=42 psi=0.7 model=bundled"), info.String())
+	assert.True(t, strings.HasPrefix(info.String(), "seed seed=42 psi=0.7 model=bundled:portrait "), info.String())
+	portrait := stdout.Bytes()
 
-	err := moegen.Run(context.Background(), []string{"hello"}, env, &stdout, &info)
+	// MODEL_PATH (here a bundled reference) replaces the command's
+	// bundled model, as in the worker.
+	stdout.Reset()
+	info.Reset()
+	require.NoError(t, moegen.Run(context.Background(), []string{"-o", "-", "-seed", "42", "-psi", "0.7", "-model-path", "bundled:cppn"}, env, &stdout, &info))
+	assert.Contains(t, info.String(), "model=bundled:cppn ")
+	assert.NotEqual(t, portrait, stdout.Bytes())
+	info.Reset()
+	require.NoError(t, moegen.Run(context.Background(), []string{"-o", filepath.Join(dir, "n.png"), "moename", "sakura"},
+		func(k string) string { return map[string]string{"ORT_LIB": lib, "MODEL_PATH": "bundled:cppn"}[k] }, nil, &info))
+	assert.Contains(t, info.String(), "command name seed=697057079 psi=0.55 model=bundled:cppn ")
+	err := moegen.Run(context.Background(), []string{"-model-path", "bundled:nope", "-seed", "1", "-o", "-"}, env, &stdout, &info)
+	assert.ErrorIs(t, err, bundled.ErrUnknown)
+
+	err = moegen.Run(context.Background(), []string{"hello"}, env, &stdout, &info)
 	assert.ErrorContains(t, err, `no command keyword in "hello"`)
 	assert.ErrorIs(t, moegen.Run(context.Background(), nil, env, &stdout, &info), moegen.ErrUsage)
 }

@@ -1,17 +1,18 @@
 // Command render runs an image model through ONNX Runtime (ORT_LIB) and
-// writes PNGs, for looking at the bundled CPPN while tuning it and for the
-// committed samples in docs/samples. Latents are imagegen.Latent(seed), the
-// bot's NumPy-compatible ones. It is a development tool: the bundled package
-// itself does not import imagegen.
+// writes PNGs, for looking at the bundled models while tuning them and for
+// the committed samples in docs/samples. Latents are imagegen.Latent(seed),
+// the bot's NumPy-compatible ones. It is a development tool: the bundled
+// package itself does not import imagegen.
 //
 //	go run ./imagegen/bundled/internal/render -out /tmp/cppn -seeds 1,2,3 -psi 0.55,1
+//	go run ./imagegen/bundled/internal/render -model bundled:portrait -seeds 1,2,3,4,5,6,7,8 \
+//	    -psi 0.55 -down 2 -sheet docs/samples/portraits.png -cols 4 -prefix portrait -out docs/samples
 package main
 
 import (
 	"flag"
 	"fmt"
 	"image"
-	"image/draw"
 	"image/png"
 	"log"
 	"os"
@@ -24,23 +25,29 @@ import (
 
 	"github.com/moetron/moetron/imagegen"
 	"github.com/moetron/moetron/imagegen/bundled"
+	"github.com/moetron/moetron/imagegen/bundled/internal/sample"
 )
 
 func main() {
-	modelPath := flag.String("model", "", "ONNX model (empty: the bundled one)")
-	out := flag.String("out", "out/cppn", "output directory")
+	modelPath := flag.String("model", bundled.RefCPPN, "ONNX model file or bundled reference (bundled:cppn, bundled:portrait)")
+	out := flag.String("out", "out/cppn", "output directory of the single images (empty: none)")
+	prefix := flag.String("prefix", "seed", "file name prefix of the single images: PREFIX-seedS-psiP.png")
 	seeds := flag.String("seeds", "1,2,3,4", "comma-separated seeds")
 	psis := flag.String("psi", "0.55,1", "comma-separated psi values")
 	scale := flag.Int("down", 1, "downscale factor (box filter)")
-	montage := flag.Bool("montage", false, "also write montage.png: a row per seed, a column per psi")
+	sheet := flag.String("sheet", "", "also write a contact sheet here: a row per seed, a column per psi, or -cols")
+	cols := flag.Int("cols", 0, "contact sheet columns (0: one per psi value)")
 	flag.Parse()
 
-	data := bundled.Model()
-	if *modelPath != "" {
-		var err error
-		if data, err = os.ReadFile(*modelPath); err != nil {
-			log.Fatal(err)
-		}
+	var data []byte
+	var err error
+	if bundled.IsRef(*modelPath) {
+		data, err = bundled.Open(*modelPath)
+	} else {
+		data, err = os.ReadFile(*modelPath)
+	}
+	if err != nil {
+		log.Fatal(err)
 	}
 	lib := os.Getenv("ORT_LIB")
 	if lib == "" {
@@ -54,8 +61,10 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		log.Fatal(err)
+	if *out != "" {
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			log.Fatal(err)
+		}
 	}
 	var all []*image.RGBA
 	for _, ss := range strings.Split(*seeds, ",") {
@@ -69,97 +78,44 @@ func main() {
 			if err != nil {
 				log.Fatal(err)
 			}
-			img, dt := run(sess, z, float32(psi))
-			if *scale > 1 {
-				img = down(img, *scale)
-			}
-			all = append(all, img)
-			name := filepath.Join(*out, fmt.Sprintf("seed%d_psi%s.png", seed, ps))
-			f, err := os.Create(name)
+			start := time.Now()
+			img, err := sample.Run(sess, z, float32(psi))
 			if err != nil {
 				log.Fatal(err)
 			}
-			if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(f, img); err != nil {
+			dt := time.Since(start)
+			img = sample.Down(img, *scale)
+			all = append(all, img)
+			if *out == "" {
+				continue
+			}
+			name := filepath.Join(*out, fmt.Sprintf("%s-seed%d-psi%s.png", *prefix, seed, ps))
+			if err := write(name, img); err != nil {
 				log.Fatal(err)
 			}
-			f.Close()
 			fmt.Printf("%s (%v)\n", name, dt.Round(time.Millisecond))
 		}
 	}
-	if *montage {
-		cols := len(strings.Split(*psis, ","))
-		if err := writeMontage(filepath.Join(*out, "montage.png"), all, cols); err != nil {
+	if *sheet != "" {
+		n := *cols
+		if n <= 0 {
+			n = len(strings.Split(*psis, ","))
+		}
+		if err := write(*sheet, sample.Sheet(all, n)); err != nil {
 			log.Fatal(err)
 		}
+		fmt.Println(*sheet)
 	}
 }
 
-func run(sess *ort.DynamicAdvancedSession, z []float32, psi float32) (*image.RGBA, time.Duration) {
-	zt, err := ort.NewTensor(ort.NewShape(1, int64(len(z))), z)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer zt.Destroy()
-	pt, err := ort.NewTensor(ort.NewShape(1), []float32{psi})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer pt.Destroy()
-	outs := []ort.Value{nil}
-	start := time.Now()
-	if err := sess.Run([]ort.Value{zt, pt}, outs); err != nil {
-		log.Fatal(err)
-	}
-	dt := time.Since(start)
-	defer outs[0].Destroy()
-	t := outs[0].(*ort.Tensor[float32])
-	shape := t.GetShape()
-	h, w := int(shape[2]), int(shape[3])
-	d := t.GetData()
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	n := h * w
-	for i := range n {
-		for c := range 3 {
-			v := d[c*n+i]*127.5 + 127.5
-			img.Pix[4*i+c] = uint8(min(255, max(0, v+0.5)))
-		}
-		img.Pix[4*i+3] = 255
-	}
-	return img, dt
-}
-
-func down(src *image.RGBA, k int) *image.RGBA {
-	b := src.Bounds()
-	w, h := b.Dx()/k, b.Dy()/k
-	dst := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			for c := range 4 {
-				s := 0
-				for dy := range k {
-					for dx := range k {
-						s += int(src.Pix[(y*k+dy)*src.Stride+(x*k+dx)*4+c])
-					}
-				}
-				dst.Pix[y*dst.Stride+x*4+c] = uint8((s + k*k/2) / (k * k))
-			}
-		}
-	}
-	return dst
-}
-
-func writeMontage(name string, imgs []*image.RGBA, cols int) error {
-	b := imgs[0].Bounds()
-	rows := (len(imgs) + cols - 1) / cols
-	m := image.NewRGBA(image.Rect(0, 0, cols*b.Dx(), rows*b.Dy()))
-	for i, img := range imgs {
-		r := b.Add(image.Pt((i%cols)*b.Dx(), (i/cols)*b.Dy()))
-		draw.Draw(m, r, img, b.Min, draw.Src)
-	}
+func write(name string, img image.Image) error {
 	f, err := os.Create(name)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	return png.Encode(f, m)
+	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(f, img); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
