@@ -360,11 +360,12 @@ class Config:
     def __init__(self, resolution, channels, n_mapping, conv_clamp=None, demod_weight_gain=True, mapping_lr=0.01):
         self.resolution, self.channels, self.n_mapping = resolution, channels, n_mapping
         self.conv_clamp, self.demod_weight_gain, self.mapping_lr = conv_clamp, demod_weight_gain, mapping_lr
+        self.clamp_note = ""
 
     def describe(self):
         ch = ", ".join(f"{r}:{c}" for r, c in sorted(self.channels.items()))
         return (f"{self.resolution}x{self.resolution}, {self.n_mapping} mapping layers, channels {{{ch}}}, "
-                f"conv_clamp {self.conv_clamp}")
+                f"conv_clamp {self.conv_clamp}{self.clamp_note}")
 
 
 def _check_mapping(sd, keys, layout):
@@ -482,12 +483,18 @@ def ada_config(sd, attrs, conv_clamp="auto"):
         if a.get("activation") not in (None, "lrelu", "linear"):
             raise ValueError(f"{k}: activation {a['activation']!r}, only lrelu is implemented")
     layer = attrs.get(f"synthesis.b{top}.conv1", {})
+    note = ""
     if conv_clamp == "auto":
-        conv_clamp = layer.get("conv_clamp", 256) if layer else 256
+        if "conv_clamp" in layer:
+            conv_clamp, note = layer["conv_clamp"], " (from the pickle)"
+        else:
+            conv_clamp, note = 256, " (assumed: train.py's default; --conv-clamp to change)"
     mapping_lr = attrs.get("mapping.fc0", {}).get("bias_gain", 0.01)
     if not isinstance(mapping_lr, (int, float)):
         mapping_lr = 0.01
-    return Config(top, channels, n_map, conv_clamp=conv_clamp, demod_weight_gain=False, mapping_lr=float(mapping_lr))
+    cfg = Config(top, channels, n_map, conv_clamp=conv_clamp, demod_weight_gain=False, mapping_lr=float(mapping_lr))
+    cfg.clamp_note = note
+    return cfg
 
 
 def ada_state(sd, cfg, noise=True):

@@ -152,7 +152,8 @@ class Forward(Base):
     """The exporter's generator against the independent reference, in PyTorch."""
 
     def run_both(self, path, pt, clamp, noise=True, broken="none"):
-        g, have_avg = self.quiet(sg.build_from_checkpoint, path, conv_clamp=clamp if path.endswith(".pt") else "auto")[0]
+        clamp_arg = clamp if path.endswith(".pt") else "auto"
+        g, have_avg = self.quiet(sg.build_from_checkpoint, path, conv_clamp=clamp_arg)[0]
         self.assertTrue(have_avg)
         g.eval().set_noise(noise)
         z = torch.randn(3, 512, generator=torch.Generator().manual_seed(5))

@@ -272,7 +272,8 @@ def build_from_checkpoint(path, key=None, layout="auto", conv_clamp="auto", reso
         cfg = sc.rosinality_config(ck.sd)
         own = sc.rosinality_state(ck.sd, ck.latent_avg, cfg)
     if resolution and resolution != cfg.resolution:
-        raise ValueError(f"{ck.source}: --resolution {resolution}, but the checkpoint is {cfg.resolution}x{cfg.resolution}")
+        raise ValueError(f"{ck.source}: --resolution {resolution}, but the checkpoint is "
+                         f"{cfg.resolution}x{cfg.resolution}")
     print(f"{ck.source}: {layout} layout, {cfg.describe()}", file=sys.stderr)
     g = Generator(cfg.resolution, channels=cfg.channels, n_mapping=cfg.n_mapping, conv_clamp=cfg.conv_clamp,
                   demod_weight_gain=cfg.demod_weight_gain, mapping_lr=cfg.mapping_lr)

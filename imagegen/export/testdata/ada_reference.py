@@ -114,7 +114,8 @@ class Ref:
 
     def torgb(self, x, w, name):
         weight = self.p(name + ".weight")
-        gain = 1.0 if self.broken == "torgb-gain" else 1 / math.sqrt(weight.shape[1] * weight.shape[2] * weight.shape[3])
+        fan_in = weight.shape[1] * weight.shape[2] * weight.shape[3]
+        gain = 1.0 if self.broken == "torgb-gain" else 1 / math.sqrt(fan_in)
         styles = self.fc(w, name + ".affine") * gain
         x = self.modconv(x, weight, styles, False, 1, None, None)
         clamp = None if self.broken in ("conv-clamp", "torgb-clamp") else self.clamp
