@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -29,7 +30,14 @@ func readF32(t *testing.T, path string) []float32 {
 //	stylegan2_onnx.py --random --resolution 64 -o $STYLEGAN2_ONNX --check-dir $STYLEGAN2_CHECK
 //
 // in ONNX Runtime (ORT_LIB) and compares it with PyTorch's image for the same
-// z and psi. It is skipped unless the three variables are set.
+// z and psi. It is skipped unless the three variables are set. check.sh runs
+// it against the exporter's own PyTorch image and against an independent
+// reference (testdata/ada_reference.py).
+//
+// STYLEGAN2_WRONG, a comma-separated list of directories laid out like
+// STYLEGAN2_CHECK whose images were computed with a deliberate mistake
+// (ada_reference.py --break), makes the test also require that each of them
+// differs from the model by more than the tolerance: the comparison can fail.
 func TestExportMatchesPyTorch(t *testing.T) {
 	model, dir, lib := os.Getenv("STYLEGAN2_ONNX"), os.Getenv("STYLEGAN2_CHECK"), os.Getenv("ORT_LIB")
 	if model == "" || dir == "" || lib == "" {
@@ -81,17 +89,30 @@ func TestExportMatchesPyTorch(t *testing.T) {
 	if os.Getenv("STYLEGAN2_FP16") != "" {
 		tol = 5e-2
 	}
-	compare := func(name string, got, want []float32) {
+	diff := func(name string, got, want []float32) float64 {
 		worst, std := 0.0, 0.0
 		for i := range want {
 			worst = max(worst, math.Abs(float64(got[i]-want[i])))
 			std += float64(want[i]) * float64(want[i])
 		}
 		t.Logf("%s: max |ORT - PyTorch| = %.2g (rms %.3f)", name, worst, math.Sqrt(std/float64(len(want))))
-		assert.LessOrEqual(t, worst, tol, name)
+		return worst
 	}
-	compare("batch", run(z, psi), want)
+	batch := run(z, psi)
+	assert.LessOrEqual(t, diff("batch", batch, want), tol, "batch")
 	// Dynamic batch: the second sample alone gives the same image.
 	per := 3 * res * res
-	compare("single", run(z[512:], psi[1:]), want[per:])
+	assert.LessOrEqual(t, diff("single", run(z[512:], psi[1:]), want[per:]), tol, "single")
+
+	for _, wrong := range strings.Split(os.Getenv("STYLEGAN2_WRONG"), ",") {
+		if wrong == "" {
+			continue
+		}
+		require.Equal(t, z, readF32(t, filepath.Join(wrong, "z.bin")), "%s: other z", wrong)
+		require.Equal(t, psi, readF32(t, filepath.Join(wrong, "psi.bin")), "%s: other psi", wrong)
+		bad := readF32(t, filepath.Join(wrong, "image.bin"))
+		require.Len(t, bad, len(want), wrong)
+		assert.Greater(t, diff("wrong "+filepath.Base(wrong), batch, bad), tol,
+			"%s: an image computed with a deliberate mistake matches the model", wrong)
+	}
 }

@@ -11,22 +11,28 @@ The exported model follows moetron's model contract:
 N is dynamic (dim_param "N"); the file carries the moetron.* metadata_props
 (z, psi, image, zdim, layout, range). Opset 17.
 
-Weights come from a PyTorch checkpoint (--checkpoint) laid out like
-rosinality's stylegan2-pytorch (see README.md for the key names), or are random
+Weights come from a checkpoint (--checkpoint) in one of two layouts, detected
+from the key names (stylegan2_checkpoint.py, README.md): rosinality's
+stylegan2-pytorch (.pt), or NVlabs' stylegan2-ada-pytorch (a
+network-snapshot .pkl, read without running the code embedded in it, or a .pt
+of its generator's state dict). Resolution, channels per resolution and the
+number of mapping layers are read from the weights. Or the weights are random
 (--random) for testing the pipeline.
 
 The generator is written here from the published architecture (Karras et al.,
 "Analyzing and Improving the Image Quality of StyleGAN", 2020):
 
-  * mapping: pixel norm of z, then 8 equalized-learning-rate fully connected
-    layers (learning-rate multiplier 0.01) with leaky ReLU (slope 0.2, gain
-    sqrt 2); w_avg for truncation;
+  * mapping: pixel norm of z, then (usually 8) equalized-learning-rate fully
+    connected layers (learning-rate multiplier 0.01) with leaky ReLU (slope
+    0.2, gain sqrt 2); w_avg for truncation;
   * synthesis: a learned 4x4 constant; per layer a modulated 3x3 convolution
     with demodulation, noise (disabled, or the checkpoint's fixed noise
-    buffers with --noise fixed), a bias and leaky ReLU; resolution doubles
-    with a transposed convolution followed by a [1,3,3,1] blur;
-  * output: "skip" architecture: a modulated 1x1 toRGB (no demodulation) at
-    every resolution, added to the upsampled (blurred) RGB of the previous one.
+    buffers with --noise fixed), a bias and leaky ReLU, then for ada
+    checkpoints trained with conv_clamp a clamp to +-conv_clamp; resolution
+    doubles with a transposed convolution followed by a [1,3,3,1] blur;
+  * output: "skip" architecture: a modulated 1x1 toRGB (no demodulation,
+    clamped like the convolutions) at every resolution, added to the
+    upsampled (blurred) RGB of the previous one.
 
 Modulation is applied to the activations rather than to per-sample weights
 (x * s, a shared-weight convolution, then * demodulation coefficients): the
@@ -40,11 +46,14 @@ half-precision convolutions).
 
 import argparse
 import math
+import pickle
 import sys
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+import stylegan2_checkpoint as sc
 
 ZDIM = 512
 CHANNELS = {4: 512, 8: 512, 16: 512, 32: 512, 64: 256, 128: 128, 256: 64, 512: 32, 1024: 16}
@@ -110,11 +119,14 @@ class Upsample2x(nn.Module):
 
 
 class ModulatedConv(nn.Module):
-    def __init__(self, cin, cout, k, demodulate=True, upsample=False):
+    def __init__(self, cin, cout, k, demodulate=True, upsample=False, weight_gain=True):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(1, cout, cin, k, k))
         self.modulation = EqualLinear(ZDIM, cin, bias_init=1.0)
-        self.scale = 1.0 / math.sqrt(cin * k * k)
+        # rosinality scales every modulated weight by 1/sqrt(fan_in); ada
+        # leaves demodulated weights unscaled (demodulation cancels the scale,
+        # up to where the 1e-8 in the rsqrt sits).
+        self.scale = 1.0 / math.sqrt(cin * k * k) if weight_gain else 1.0
         self.demodulate, self.upsample, self.k = demodulate, upsample, k
         if upsample:
             self.blur = Blur(cout, (1, 1), gain=4.0)
@@ -148,46 +160,70 @@ class Noise(nn.Module):
         return x + self.weight * self.fixed if self.enabled else x
 
 
+def clamp(x, c):
+    """stylegan2-ada's conv_clamp: activations limited to [-c, c] (None: no limit)."""
+    return x if c is None else x.clamp(-c, c)
+
+
 class StyledConv(nn.Module):
-    def __init__(self, cin, cout, res, upsample=False):
+    def __init__(self, cin, cout, res, upsample=False, conv_clamp=None, weight_gain=True):
         super().__init__()
-        self.conv = ModulatedConv(cin, cout, 3, upsample=upsample)
+        self.conv = ModulatedConv(cin, cout, 3, upsample=upsample, weight_gain=weight_gain)
         self.noise = Noise(res)
         self.bias = nn.Parameter(torch.zeros(cout))
+        self.conv_clamp = conv_clamp
 
     def forward(self, x, w):
-        return lrelu(self.noise(self.conv(x, w)), self.bias)
+        return clamp(lrelu(self.noise(self.conv(x, w)), self.bias), self.conv_clamp)
 
 
 class ToRGB(nn.Module):
-    def __init__(self, cin, skip_channels=None):
+    def __init__(self, cin, skip_channels=None, conv_clamp=None):
         super().__init__()
         self.conv = ModulatedConv(cin, 3, 1, demodulate=False)
         self.bias = nn.Parameter(torch.zeros(1, 3, 1, 1))
         self.up = Upsample2x(3) if skip_channels else None
+        self.conv_clamp = conv_clamp
 
     def forward(self, x, w, skip=None):
-        out = self.conv(x, w) + self.bias
+        out = clamp(self.conv(x, w) + self.bias, self.conv_clamp)
         if skip is not None:
             out = out + self.up(skip)
         return out
 
 
+def config_f_channels(resolution, channel_multiplier=2):
+    """Channels per resolution of rosinality's generator (512 up to 32x32, then halving)."""
+    return {r: (c if r <= 32 else c * channel_multiplier) for r, c in CHANNELS.items() if r <= resolution}
+
+
 class Generator(nn.Module):
-    def __init__(self, resolution, channel_multiplier=2):
+    """The generator; the keyword arguments describe a checkpoint (see stylegan2_checkpoint.Config).
+
+    channels maps each resolution to its channel count (default: config-f with
+    channel_multiplier), n_mapping is the number of mapping layers,
+    conv_clamp limits every convolution's output (ada), demod_weight_gain
+    False drops the 1/sqrt(fan_in) weight scale of demodulated convolutions
+    (ada) and mapping_lr is the mapping layers' learning-rate multiplier.
+    """
+
+    def __init__(self, resolution, channel_multiplier=2, *, channels=None, n_mapping=8, conv_clamp=None,
+                 demod_weight_gain=True, mapping_lr=0.01):
         super().__init__()
-        ch = {r: (c if r <= 32 else c * channel_multiplier) for r, c in CHANNELS.items()}
-        self.mapping = nn.ModuleList(EqualLinear(ZDIM, ZDIM, lr_mul=0.01, act=True) for _ in range(8))
+        ch = channels or config_f_channels(resolution, channel_multiplier)
+        self.resolution = resolution
+        self.mapping = nn.ModuleList(EqualLinear(ZDIM, ZDIM, lr_mul=mapping_lr, act=True) for _ in range(n_mapping))
         self.register_buffer("w_avg", torch.zeros(ZDIM))
         self.const = nn.Parameter(torch.randn(1, ch[4], 4, 4))
-        self.conv1 = StyledConv(ch[4], ch[4], 4)
-        self.to_rgb1 = ToRGB(ch[4])
+        kw = dict(conv_clamp=conv_clamp, weight_gain=demod_weight_gain)
+        self.conv1 = StyledConv(ch[4], ch[4], 4, **kw)
+        self.to_rgb1 = ToRGB(ch[4], conv_clamp=conv_clamp)
         self.convs, self.to_rgbs = nn.ModuleList(), nn.ModuleList()
         res, cin = 8, ch[4]
         while res <= resolution:
-            self.convs.append(StyledConv(cin, ch[res], res, upsample=True))
-            self.convs.append(StyledConv(ch[res], ch[res], res))
-            self.to_rgbs.append(ToRGB(ch[res], skip_channels=3))
+            self.convs.append(StyledConv(cin, ch[res], res, upsample=True, **kw))
+            self.convs.append(StyledConv(ch[res], ch[res], res, **kw))
+            self.to_rgbs.append(ToRGB(ch[res], skip_channels=3, conv_clamp=conv_clamp))
             cin, res = ch[res], res * 2
 
     def map(self, z):
@@ -214,54 +250,46 @@ class Generator(nn.Module):
         return rgb.clamp(-1.0, 1.0)
 
 
-def load_checkpoint(g, path, key):
-    """Copy weights from a rosinality-style state dict into g (see README.md)."""
-    ckpt = torch.load(path, map_location="cpu")
-    sd = ckpt[key] if key in ckpt else ckpt
-    own = {}
+def build_from_checkpoint(path, key=None, layout="auto", conv_clamp="auto", resolution=None):
+    """A Generator filled from the checkpoint at path, and whether it carried w_avg.
 
-    def put(dst, src):
-        if src not in sd:
-            raise KeyError(f"checkpoint has no {src!r} (expected rosinality stylegan2-pytorch naming)")
-        own[dst] = sd[src]
-
-    for i in range(8):
-        put(f"mapping.{i}.weight", f"style.{i + 1}.weight")
-        put(f"mapping.{i}.bias", f"style.{i + 1}.bias")
-    put("const", "input.input")
-
-    def styled(dst, src):
-        put(f"{dst}.conv.weight", f"{src}.conv.weight")
-        put(f"{dst}.conv.modulation.weight", f"{src}.conv.modulation.weight")
-        put(f"{dst}.conv.modulation.bias", f"{src}.conv.modulation.bias")
-        put(f"{dst}.noise.weight", f"{src}.noise.weight")
-        put(f"{dst}.bias", f"{src}.activate.bias")
-
-    def torgb(dst, src):
-        put(f"{dst}.conv.weight", f"{src}.conv.weight")
-        put(f"{dst}.conv.modulation.weight", f"{src}.conv.modulation.weight")
-        put(f"{dst}.conv.modulation.bias", f"{src}.conv.modulation.bias")
-        put(f"{dst}.bias", f"{src}.bias")
-
-    styled("conv1", "conv1")
-    torgb("to_rgb1", "to_rgb1")
-    for i in range(len(g.convs)):
-        styled(f"convs.{i}", f"convs.{i}")
-    for i in range(len(g.to_rgbs)):
-        torgb(f"to_rgbs.{i}", f"to_rgbs.{i}")
-    # Fixed noise buffers: noises.noise_0 for conv1, noise_{i+1} for convs.{i}.
-    for i, name in enumerate(["conv1"] + [f"convs.{j}" for j in range(len(g.convs))]):
-        if f"noises.noise_{i}" in sd:
-            own[f"{name}.noise.fixed"] = sd[f"noises.noise_{i}"]
-    if "latent_avg" in ckpt:
-        own["w_avg"] = ckpt["latent_avg"].reshape(-1)[:ZDIM]
+    layout is auto (from the key names), rosinality or ada; see
+    stylegan2_checkpoint for both. conv_clamp ("auto", None or a number)
+    applies to ada checkpoints.
+    """
+    ck = sc.load(path, key)
+    found = sc.detect_layout(ck.sd)
+    if layout == "auto":
+        layout = found
+    elif layout != found:
+        raise ValueError(f"{ck.source}: --layout {layout}, but the key names are {found}'s")
+    if layout == "ada":
+        cfg = sc.ada_config(ck.sd, ck.attrs, conv_clamp)
+        own = sc.ada_state(ck.sd, cfg)
     else:
+        if conv_clamp not in ("auto", None):
+            raise ValueError("--conv-clamp applies to stylegan2-ada-pytorch checkpoints only")
+        cfg = sc.rosinality_config(ck.sd)
+        own = sc.rosinality_state(ck.sd, ck.latent_avg, cfg)
+    if resolution and resolution != cfg.resolution:
+        raise ValueError(f"{ck.source}: --resolution {resolution}, but the checkpoint is "
+                         f"{cfg.resolution}x{cfg.resolution}")
+    print(f"{ck.source}: {layout} layout, {cfg.describe()}", file=sys.stderr)
+    g = Generator(cfg.resolution, channels=cfg.channels, n_mapping=cfg.n_mapping, conv_clamp=cfg.conv_clamp,
+                  demod_weight_gain=cfg.demod_weight_gain, mapping_lr=cfg.mapping_lr)
+    wrong = [(k, tuple(v.shape), tuple(g.state_dict()[k].shape)) for k, v in own.items()
+             if k in g.state_dict() and tuple(v.shape) != tuple(g.state_dict()[k].shape)]
+    if wrong:
+        k, have, want = wrong[0]
+        raise ValueError(f"{ck.source}: {k} has shape {have}, the generator expects {want}")
+    res = g.load_state_dict(own, strict=False)
+    missing = [k for k in res.missing_keys if not k.endswith((".kernel", ".ones", "noise.fixed", "w_avg"))]
+    if missing or res.unexpected_keys:
+        raise KeyError(f"weights not filled from the checkpoint: {missing or res.unexpected_keys}")
+    have_avg = "w_avg" in own
+    if not have_avg:
         print("warning: no latent_avg in checkpoint; estimating w_avg from 10000 samples", file=sys.stderr)
-    missing = g.load_state_dict(own, strict=False).missing_keys
-    missing = [k for k in missing if not k.endswith((".kernel", ".ones", "noise.fixed", "w_avg"))]
-    if missing:
-        raise KeyError(f"weights not filled from the checkpoint: {missing}")
-    return "latent_avg" in ckpt
+    return g, have_avg
 
 
 @torch.no_grad()
@@ -320,11 +348,19 @@ def onnx_attr_tensor():
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--checkpoint", help="PyTorch checkpoint (rosinality stylegan2-pytorch layout)")
+    src.add_argument("--checkpoint", help="rosinality stylegan2-pytorch .pt, or stylegan2-ada-pytorch .pkl "
+                     "(network-snapshot-*.pkl) or a .pt holding its generator's state dict")
     src.add_argument("--random", action="store_true", help="random weights (pipeline testing)")
-    p.add_argument("--key", default="g_ema", help="state dict inside the checkpoint (default g_ema)")
-    p.add_argument("--resolution", type=int, default=512, help="output size, a power of two in 64..1024")
-    p.add_argument("--channel-multiplier", type=int, default=2, help="2 for config-f")
+    p.add_argument("--key", help="the generator's entry in the checkpoint (default: g_ema, else G_ema, else "
+                   "the file's dict itself)")
+    p.add_argument("--layout", choices=["auto", "rosinality", "ada"], default="auto",
+                   help="checkpoint key names (default: detected)")
+    p.add_argument("--conv-clamp", default="auto",
+                   help="ada only: clamp each convolution's output to +-X; 'none' for no clamp; auto (default): "
+                   "the .pkl's value, or 256 (ada's training default) for a state dict")
+    p.add_argument("--resolution", type=int, help="output size, a power of two in 64..1024 (default: the "
+                   "checkpoint's; 512 with --random)")
+    p.add_argument("--channel-multiplier", type=int, default=2, help="with --random: 2 for config-f")
     p.add_argument("--noise", choices=["off", "fixed"], default="off",
                    help="off: no noise; fixed: the checkpoint's noise buffers (random ones with --random)")
     p.add_argument("--fp16", action="store_true", help="float16 inside, float32 inputs and output")
@@ -335,14 +371,36 @@ def main(argv=None):
     p.add_argument("-o", "--output", required=True, help="output .onnx file")
     a = p.parse_args(argv)
 
-    r = a.resolution
-    if r < 64 or r > 1024 or r & (r - 1):
+    if a.resolution is not None and (a.resolution < 64 or a.resolution > 1024 or a.resolution & (a.resolution - 1)):
         p.error("--resolution must be a power of two in 64..1024")
+    clamp_arg = a.conv_clamp
+    if clamp_arg not in ("auto", "none"):
+        try:
+            clamp_arg = float(clamp_arg)
+        except ValueError:
+            p.error(f"--conv-clamp: {a.conv_clamp!r} is not auto, none or a number")
+        if not clamp_arg > 0:
+            p.error("--conv-clamp must be positive")
+    elif clamp_arg == "none":
+        clamp_arg = None
     torch.manual_seed(a.seed)
-    g = Generator(r, a.channel_multiplier).eval()
     have_avg = False
     if a.checkpoint:
-        have_avg = load_checkpoint(g, a.checkpoint, a.key)
+        try:
+            g, have_avg = build_from_checkpoint(a.checkpoint, a.key, a.layout, clamp_arg, a.resolution)
+        except (KeyError, ValueError, OSError, pickle.UnpicklingError) as e:
+            print(f"error: {e.args[0] if isinstance(e, KeyError) and e.args else e}", file=sys.stderr)
+            return 2
+        r = g.resolution
+        if r < 64 or r > 1024:
+            print(f"error: the checkpoint is {r}x{r}; moetron exports 64..1024", file=sys.stderr)
+            return 2
+    else:
+        if a.layout != "auto" or a.conv_clamp != "auto" or a.key:
+            p.error("--layout, --conv-clamp and --key apply to --checkpoint")
+        r = a.resolution or 512
+        g = Generator(r, a.channel_multiplier)
+    g.eval()
     if not have_avg:
         estimate_w_avg(g)
     g.set_noise(a.noise == "fixed")
@@ -384,4 +442,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
