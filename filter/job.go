@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/moetron/moetron/internal/xapi"
 )
 
 // MaxMessageSize is the largest job message in bytes (48 KiB), the same
@@ -122,7 +124,7 @@ func (j Job) validate() error {
 	for _, f := range []struct{ name, v string }{
 		{"respond_id", j.RespondID}, {"user_id", j.UserID}, {"for_user_id", j.ForUserID},
 	} {
-		if f.v != "" && !isDecimalID(f.v) {
+		if f.v != "" && !xapi.ValidID(f.v) {
 			return fmt.Errorf("%w: %w: %s %q is not a decimal string", ErrInvalidJob, ErrInvalidID, f.name, truncate(f.v))
 		}
 	}
@@ -222,20 +224,6 @@ func (t *Table) ParseJob(b []byte) (Job, error) {
 		return Job{}, err
 	}
 	return j, nil
-}
-
-// isDecimalID reports whether s is an X id: 1-20 ASCII digits (ids are
-// unsigned 64-bit numbers).
-func isDecimalID(s string) bool {
-	if len(s) == 0 || len(s) > 20 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // truncate shortens s for an error message, so that a huge field does not
