@@ -125,7 +125,7 @@ func (j Job) validate() error {
 		{"respond_id", j.RespondID}, {"user_id", j.UserID}, {"for_user_id", j.ForUserID},
 	} {
 		if f.v != "" && !xapi.ValidID(f.v) {
-			return fmt.Errorf("%w: %w: %s %q is not a decimal string", ErrInvalidJob, ErrInvalidID, f.name, truncate(f.v))
+			return fmt.Errorf("%w: %w: %s %q is not an X id", ErrInvalidJob, ErrInvalidID, f.name, truncate(f.v))
 		}
 	}
 	if !isJobID(j.ID, j.MsgType, j.RespondID) {
@@ -160,9 +160,8 @@ func ParseJob(b []byte) (Job, error) { return defaultTable.ParseJob(b) }
 // Every error wraps ErrInvalidJob and, where one applies, ErrTooLarge
 // (over MaxMessageSize), ErrMalformed (not a JSON object, or a field of
 // the wrong type such as a numeric id), ErrMsgType, ErrMissingField (no
-// respond_id, or no user_id for a dm), ErrInvalidID (an id that is not a
-// decimal string, or an id field that disagrees with msg_type and
-// respond_id), ErrNoCommand (no command field and no keyword in text) or
+// respond_id, or no user_id for a dm), ErrInvalidID (an id that is not an
+// X id, or an id field that disagrees with msg_type and respond_id), ErrNoCommand (no command field and no keyword in text) or
 // ErrInvalidTime.
 func (t *Table) ParseJob(b []byte) (Job, error) {
 	if len(b) > MaxMessageSize {

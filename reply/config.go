@@ -170,7 +170,7 @@ func (c *Config) withDefaults() (Config, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleepCtx
+		cfg.Sleep = xapi.Sleep
 	}
 	if cfg.Jitter == nil {
 		cfg.Jitter = halfJitter
@@ -213,16 +213,3 @@ func New(cfg Config) (*Client, error) {
 // BotUserID returns the configured bot user id ("" if none).
 func (c *Client) BotUserID() string { return c.cfg.BotUserID }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

@@ -166,7 +166,7 @@ func (c Config) withDefaults() Config {
 		c.now = time.Now
 	}
 	if c.sleep == nil {
-		c.sleep = sleepCtx
+		c.sleep = xapi.Sleep
 	}
 	if c.rand == nil {
 		c.rand = rand.Float64
@@ -206,16 +206,3 @@ func (c Config) validate() error {
 	return nil
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

@@ -209,16 +209,3 @@ func TestFaultsFromFake(t *testing.T) {
 	_, err = e.client.Ensure(ctx, e.recv.URL())
 	require.NoError(t, err)
 }
-
-// An error names the path, never the query (ids, pagination tokens).
-func TestErrorPathHasNoQuery(t *testing.T) {
-	srv := httptest.NewServer(jsonHandler(400, `{"title":"Invalid Request","detail":"bad"}`, nil))
-	defer srv.Close()
-	c, err := webhooks.New(webhooks.Config{BearerToken: "tok", BaseURL: srv.URL})
-	require.NoError(t, err)
-	_, err = c.List(context.Background())
-	var ae *webhooks.APIError
-	require.ErrorAs(t, err, &ae)
-	assert.Equal(t, "/2/webhooks", ae.Path)
-	assert.Equal(t, "webhooks: GET /2/webhooks: 400: Invalid Request: bad", err.Error())
-}

@@ -190,7 +190,7 @@ func NewHandler(cfg Config) (*Server, error) {
 		now:      cfg.Now,
 		log:      cfg.Logger,
 		client:   cfg.HTTPClient,
-		sleep:    sleepCtx,
+		sleep:    xapi.Sleep,
 		newToken: randomToken,
 		accounts: map[string]Account{},
 		nonces:   map[string]time.Time{},
@@ -421,17 +421,6 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // twitterEpochMS is the start of X's snowflake ids (2010-11-04T01:42:54.657Z).
 const twitterEpochMS = 1288834974657

@@ -50,3 +50,21 @@ func StripURL(err error) error {
 	}
 	return err
 }
+
+// Sleep waits d, or until ctx ends and then returns ctx.Err(); for d <= 0
+// it returns ctx.Err() at once. It is the default of the clients'
+// injectable sleep (retry backoff, rate-limit waits) and of the fake X's
+// delays.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,13 +1,17 @@
 package xapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +24,67 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// The OAuth 1.0a transport signs so that the fake X, which checks the
+// signature the way X does, accepts it; a wrong secret is refused.
+func TestOAuth1SignsForX(t *testing.T) {
+	x := xfake.Start(t, xfake.Config{})
+	cfg := x.Config()
+	get := func(tokenSecret string) int {
+		rt := xapi.OAuth1(nil, cfg.ConsumerKey, cfg.ConsumerSecret, cfg.AccessToken, tokenSecret)
+		req, err := http.NewRequest(http.MethodGet, x.URL()+"/2/users/me", nil)
+		require.NoError(t, err)
+		resp, err := xapi.NewHTTPClient(rt, 5*time.Second).Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	assert.Equal(t, http.StatusOK, get(cfg.AccessTokenSecret))
+	assert.Equal(t, http.StatusUnauthorized, get("wrong-secret"))
+}
+
+// A redirect is not followed: the signed request would go elsewhere.
+func TestNewHTTPClientKeepsRedirects(t *testing.T) {
+	var hits atomic.Int32
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	defer elsewhere.Close()
+	redirect := httptest.NewServer(http.RedirectHandler(elsewhere.URL+"/steal", http.StatusFound))
+	defer redirect.Close()
+	c := xapi.NewHTTPClient(xapi.OAuth1(nil, "ck", "cs", "at", "ats"), 5*time.Second)
+	resp, err := c.Get(redirect.URL + "/2/tweets")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusFound, resp.StatusCode)
+	assert.Zero(t, hits.Load())
+	assert.Equal(t, 5*time.Second, c.Timeout)
+}
+
+func TestStripURL(t *testing.T) {
+	const secret = "s3cr3t"
+	c := &http.Client{Timeout: time.Second}
+	_, err := c.Get("http://127.0.0.1:1/2/tweets?token=" + secret)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), secret, "the url.Error repeats the URL")
+	stripped := xapi.StripURL(err)
+	assert.NotContains(t, stripped.Error(), secret)
+	assert.NotContains(t, stripped.Error(), "127.0.0.1:1/2/tweets")
+
+	plain := errors.New("plain")
+	assert.Same(t, plain, xapi.StripURL(plain))
+	wrapped := fmt.Errorf("send: %w", &url.Error{Op: "Post", URL: "https://api.x.com/2/tweets?t=" + secret, Err: context.DeadlineExceeded})
+	inner := xapi.StripURL(wrapped)
+	assert.ErrorIs(t, inner, context.DeadlineExceeded, "what the wrapper held is kept")
+	assert.NotContains(t, inner.Error(), secret)
+}
+
+func TestReadBodyCaps(t *testing.T) {
+	b, err := xapi.ReadBody(bytes.NewReader(make([]byte, xapi.MaxResponseBytes+10)))
+	require.NoError(t, err)
+	assert.Len(t, b, xapi.MaxResponseBytes)
+	b, err = xapi.ReadBody(strings.NewReader("ok"))
+	require.NoError(t, err)
+	assert.Equal(t, "ok", string(b))
+}
 
 // Every package that checks an X id accepts exactly what xapi.ValidID
 // accepts: before, filter took 20-digit ids that reply refused, so a job
@@ -136,4 +201,16 @@ func TestReplyAndWebhooksAgreeOnErrors(t *testing.T) {
 			assert.Contains(t, we.Error(), "webhooks: GET /2/webhooks: "+strconv.Itoa(tc.status))
 		})
 	}
+}
+
+func TestSleep(t *testing.T) {
+	assert.NoError(t, xapi.Sleep(context.Background(), 0))
+	assert.NoError(t, xapi.Sleep(context.Background(), time.Millisecond))
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.ErrorIs(t, xapi.Sleep(done, 0), context.Canceled)
+	assert.ErrorIs(t, xapi.Sleep(done, time.Hour), context.Canceled)
+	soon, cancel2 := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel2()
+	assert.ErrorIs(t, xapi.Sleep(soon, time.Hour), context.DeadlineExceeded)
 }
