@@ -212,4 +212,3 @@ func New(cfg Config) (*Client, error) {
 
 // BotUserID returns the configured bot user id ("" if none).
 func (c *Client) BotUserID() string { return c.cfg.BotUserID }
-

@@ -205,4 +205,3 @@ func (c Config) validate() error {
 	}
 	return nil
 }
-
