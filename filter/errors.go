@@ -27,8 +27,9 @@ var (
 	// ErrMissingField means a required field (respond_id; user_id for a
 	// dm) is missing or empty.
 	ErrMissingField = errors.New("required field missing")
-	// ErrInvalidID means an id is not a decimal string, or the id field
-	// does not agree with msg_type and respond_id.
+	// ErrInvalidID means an id is not an X id (1 to 19 decimal digits, no
+	// leading zero: the rule reply, webhooks and the worker apply too), or
+	// the id field does not agree with msg_type and respond_id.
 	ErrInvalidID = errors.New("invalid id")
 	// ErrNoCommand means a message without a command field whose text
 	// holds no keyword of the command table.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/moetron/moetron/events"
+	"github.com/moetron/moetron/internal/xapi"
 )
 
 // Defaults of Config.
@@ -59,7 +60,7 @@ func New(cfg Config) (*Filter, error) {
 	if cfg.BotUserID == "" {
 		return nil, fmt.Errorf("%w: BotUserID is required", ErrInvalidConfig)
 	}
-	if !isDecimalID(cfg.BotUserID) {
+	if !xapi.ValidID(cfg.BotUserID) {
 		return nil, fmt.Errorf("%w: BotUserID %q is not a decimal user id", ErrInvalidConfig, truncate(cfg.BotUserID))
 	}
 	if cfg.DedupTTL < 0 {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/moetron/moetron/internal/xapi"
 )
 
 // MaxMessageSize is the largest job message in bytes (48 KiB), the same
@@ -122,8 +124,8 @@ func (j Job) validate() error {
 	for _, f := range []struct{ name, v string }{
 		{"respond_id", j.RespondID}, {"user_id", j.UserID}, {"for_user_id", j.ForUserID},
 	} {
-		if f.v != "" && !isDecimalID(f.v) {
-			return fmt.Errorf("%w: %w: %s %q is not a decimal string", ErrInvalidJob, ErrInvalidID, f.name, truncate(f.v))
+		if f.v != "" && !xapi.ValidID(f.v) {
+			return fmt.Errorf("%w: %w: %s %q is not an X id", ErrInvalidJob, ErrInvalidID, f.name, truncate(f.v))
 		}
 	}
 	if !isJobID(j.ID, j.MsgType, j.RespondID) {
@@ -158,9 +160,8 @@ func ParseJob(b []byte) (Job, error) { return defaultTable.ParseJob(b) }
 // Every error wraps ErrInvalidJob and, where one applies, ErrTooLarge
 // (over MaxMessageSize), ErrMalformed (not a JSON object, or a field of
 // the wrong type such as a numeric id), ErrMsgType, ErrMissingField (no
-// respond_id, or no user_id for a dm), ErrInvalidID (an id that is not a
-// decimal string, or an id field that disagrees with msg_type and
-// respond_id), ErrNoCommand (no command field and no keyword in text) or
+// respond_id, or no user_id for a dm), ErrInvalidID (an id that is not an
+// X id, or an id field that disagrees with msg_type and respond_id), ErrNoCommand (no command field and no keyword in text) or
 // ErrInvalidTime.
 func (t *Table) ParseJob(b []byte) (Job, error) {
 	if len(b) > MaxMessageSize {
@@ -222,20 +223,6 @@ func (t *Table) ParseJob(b []byte) (Job, error) {
 		return Job{}, err
 	}
 	return j, nil
-}
-
-// isDecimalID reports whether s is an X id: 1-20 ASCII digits (ids are
-// unsigned 64-bit numbers).
-func isDecimalID(s string) bool {
-	if len(s) == 0 || len(s) > 20 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // truncate shortens s for an error message, so that a huge field does not

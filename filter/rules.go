@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/moetron/moetron/events"
+	"github.com/moetron/moetron/internal/xapi"
 )
 
 // Reason says what became of one event. ReasonJob means it became a job;
@@ -132,7 +133,7 @@ func addressed(bot string, tw *events.Tweet) bool {
 func chat(bot, forUser string, c *events.ChatEvent) Result {
 	r := Result{Kind: KindChat, EventID: c.ID, UserID: c.SenderID, Reason: ReasonEncrypted}
 	switch {
-	case c.ID == "" || !isDecimalID(c.SenderID):
+	case c.ID == "" || !xapi.ValidID(c.SenderID):
 		r.Reason = ReasonInvalid
 	case forUser != bot:
 		r.Reason = ReasonNotForBot
@@ -145,7 +146,7 @@ func chat(bot, forUser string, c *events.ChatEvent) Result {
 func (t *Table) tweet(bot, forUser string, p *events.Payload, tw *events.Tweet, at time.Time) Result {
 	r := Result{Kind: KindTweet, EventID: tw.ID, UserID: tw.User.ID}
 	switch {
-	case !isDecimalID(tw.ID) || !isDecimalID(tw.User.ID):
+	case !xapi.ValidID(tw.ID) || !xapi.ValidID(tw.User.ID):
 		r.Reason = ReasonInvalid
 	case forUser != bot:
 		r.Reason = ReasonNotForBot
@@ -155,7 +156,7 @@ func (t *Table) tweet(bot, forUser string, p *events.Payload, tw *events.Tweet, 
 		r.Reason = ReasonRetweet
 	case p.UserHasBlocked:
 		r.Reason = ReasonBlocked
-	case !isDecimalID(bot) || !addressed(bot, tw):
+	case !xapi.ValidID(bot) || !addressed(bot, tw):
 		r.Reason = ReasonNotAddressed
 	default:
 		text := tw.VisibleText()
@@ -176,7 +177,7 @@ func (t *Table) tweet(bot, forUser string, p *events.Payload, tw *events.Tweet, 
 func (t *Table) dm(bot, forUser string, p *events.Payload, d *events.DirectMessage, at time.Time) Result {
 	r := Result{Kind: KindDM, EventID: d.ID, UserID: d.SenderID}
 	switch {
-	case !isDecimalID(d.ID) || !isDecimalID(d.SenderID):
+	case !xapi.ValidID(d.ID) || !xapi.ValidID(d.SenderID):
 		r.Reason = ReasonInvalid
 	case forUser != bot:
 		r.Reason = ReasonNotForBot
@@ -184,7 +185,7 @@ func (t *Table) dm(bot, forUser string, p *events.Payload, d *events.DirectMessa
 		r.Reason = ReasonOwnEvent
 	case p.UserHasBlocked:
 		r.Reason = ReasonBlocked
-	case !isDecimalID(bot) || (d.RecipientID != "" && d.RecipientID != bot):
+	case !xapi.ValidID(bot) || (d.RecipientID != "" && d.RecipientID != bot):
 		r.Reason = ReasonNotAddressed
 	default:
 		text := d.VisibleText()

@@ -5,16 +5,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"text/template"
 	"time"
 
-	"github.com/dghubble/oauth1"
+	"github.com/moetron/moetron/internal/xapi"
 )
 
 // DefaultBaseURL is the X API base URL used when Config.BaseURL is empty.
-const DefaultBaseURL = "https://api.x.com"
+const DefaultBaseURL = xapi.DefaultBaseURL
 
 // Defaults filled in by New for zero Config fields.
 const (
@@ -120,19 +119,14 @@ func (c *Config) withDefaults() (Config, error) {
 	if len(missing) > 0 {
 		return cfg, fmt.Errorf("%w: missing %s", ErrInvalidConfig, strings.Join(missing, ", "))
 	}
-	if cfg.BotUserID != "" && !isID(cfg.BotUserID) {
+	if cfg.BotUserID != "" && !xapi.ValidID(cfg.BotUserID) {
 		return cfg, fmt.Errorf("%w: BotUserID must be a decimal id", ErrInvalidConfig)
 	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = DefaultBaseURL
+	base, err := xapi.BaseURL(cfg.BaseURL)
+	if err != nil {
+		return cfg, fmt.Errorf("%w: BaseURL (X_API_BASE) %v", ErrInvalidConfig, err)
 	}
-	u, err := url.Parse(cfg.BaseURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.User != nil {
-		// The URL is not a secret, but a malformed one may hold anything:
-		// do not echo it.
-		return cfg, fmt.Errorf("%w: BaseURL must be an http(s) URL without query or user info", ErrInvalidConfig)
-	}
-	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	cfg.BaseURL = base
 	switch {
 	case cfg.Timeout < 0:
 		return cfg, fmt.Errorf("%w: Timeout %v is negative", ErrInvalidConfig, cfg.Timeout)
@@ -176,7 +170,7 @@ func (c *Config) withDefaults() (Config, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleepCtx
+		cfg.Sleep = xapi.Sleep
 	}
 	if cfg.Jitter == nil {
 		cfg.Jitter = halfJitter
@@ -212,45 +206,9 @@ func New(cfg Config) (*Client, error) {
 	if c.HTTPClient != nil {
 		base = c.HTTPClient.Transport
 	}
-	ctx := context.WithValue(context.Background(), oauth1.HTTPClient, &http.Client{Transport: base})
-	signed := oauth1.NewConfig(c.ConsumerKey, c.ConsumerSecret).
-		Client(ctx, oauth1.NewToken(c.AccessToken, c.AccessTokenSecret))
-	hc := &http.Client{
-		Transport: signed.Transport,
-		Timeout:   c.Timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
-	return &Client{cfg: c, http: hc, tmpl: tmpl, log: c.Logger}, nil
+	signed := xapi.OAuth1(base, c.ConsumerKey, c.ConsumerSecret, c.AccessToken, c.AccessTokenSecret)
+	return &Client{cfg: c, http: xapi.NewHTTPClient(signed, c.Timeout), tmpl: tmpl, log: c.Logger}, nil
 }
 
 // BotUserID returns the configured bot user id ("" if none).
 func (c *Client) BotUserID() string { return c.cfg.BotUserID }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// isID reports whether s is a decimal id of at most 19 digits.
-func isID(s string) bool {
-	if s == "" || len(s) > 19 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}

@@ -54,13 +54,15 @@
 //	404, 200 whose only content is resource-not-found KindNotFound    ErrNotFound          no
 //	400 and other 4xx (expired media id included)    KindBadRequest   ErrBadRequest        no
 //
-// RetryAt for a rate limit is the latest reset among exhausted windows: the
-// 24-hour headers (x-user-limit-24hour-reset, x-app-limit-24hour-reset)
-// when their remaining count is 0, x-rate-limit-reset when its remaining is
-// 0, else x-rate-limit-reset, else Retry-After. IsRetryable, IsDuplicate and
-// RateLimitReset answer the usual questions; a worker that gets a rate
-// limit it could not wait out extends the job's visibility to
-// RateLimitReset(err).
+// RetryAt for a rate limit is the latest of the resets of the exhausted
+// windows (x-rate-limit-reset, x-user-limit-24hour-reset,
+// x-app-limit-24hour-reset, each when its remaining count is 0 or was not
+// sent) and Retry-After (seconds or an HTTP date); a usage cap leaves the
+// 15-minute window out; zero when X gave no time, and then the Client
+// backs off as for a 5xx (the rule is internal/xapi's, shared with
+// webhooks and stream). IsRetryable, IsDuplicate and RateLimitReset answer
+// the usual questions; a worker that gets a rate limit it could not wait
+// out extends the job's visibility to RateLimitReset(err).
 //
 // Error texts and log records hold method, path, status and X's message,
 // never a header, a credential or a signature.

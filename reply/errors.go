@@ -2,13 +2,13 @@ package reply
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/moetron/moetron/internal/xapi"
 )
 
 // Errors of this package. Test with errors.Is. An *APIError matches the
@@ -118,85 +118,34 @@ func (k Kind) sentinel() error {
 // ErrorDetail is one entry of an X error body's "errors" array. v1.1-style
 // entries carry Code and Message; v2 entries carry Title, Detail, Type and
 // the resource fields; 400 invalid-request entries carry Parameters.
-type ErrorDetail struct {
-	Code         int                 `json:"code,omitempty"`
-	Message      string              `json:"message,omitempty"`
-	Title        string              `json:"title,omitempty"`
-	Detail       string              `json:"detail,omitempty"`
-	Type         string              `json:"type,omitempty"`
-	ResourceType string              `json:"resource_type,omitempty"`
-	ResourceID   string              `json:"resource_id,omitempty"`
-	Parameter    string              `json:"parameter,omitempty"`
-	Parameters   map[string][]string `json:"parameters,omitempty"`
-}
+type ErrorDetail = xapi.ErrorDetail
 
-// APIError is an error answer from X. It is parsed from both error body
-// shapes X uses: problem JSON {"title","detail","type","status"} and
-// {"errors":[{"code","message"}]} (X sometimes sends both at once).
+// RateLimit is the rate-limit state X reported in an answer's headers.
+// Counts are -1 when the header was absent.
+type RateLimit = xapi.RateLimit
+
+// APIError is an error answer from X. It is parsed from every error body
+// shape X uses: problem JSON {"title","detail","type","status"}, v2
+// {"errors":[{"title","detail","type"}]} and v1.1
+// {"errors":[{"code","message"}]} (X sometimes sends two at once).
+//
+// The embedded answer holds the fields Method, Path (never the query or
+// host), Status (200 for a read answered only with errors), Code (the
+// first non-zero errors[].code), Title, Detail, Type (e.g.
+// https://api.x.com/2/problems/usage-capped), Errors, RateLimit and
+// RetryAt: when X says the request may succeed again. For a rate limit
+// that is the latest reset among exhausted windows (x-rate-limit-reset,
+// the 24-hour resets when their remaining count is 0) and Retry-After; for
+// a usage cap the 24-hour resets and Retry-After only; zero when X gave no
+// time.
 type APIError struct {
-	Method string // HTTP method of the request
-	Path   string // URL path of the request (never the query or host)
-	Status int    // HTTP status; 200 for a read answered only with errors
-	Code   int    // first non-zero errors[].code (v1.1 style), else 0
-	Title  string
-	Detail string
-	Type   string // problem type URI, e.g. https://api.twitter.com/2/problems/usage-capped
-	Errors []ErrorDetail
-	Kind   Kind
-
-	// RetryAt is when X says the request may succeed again: for a rate
-	// limit, the reset of the exhausted window (x-rate-limit-reset, or the
-	// 24-hour reset when its remaining count is 0, or Retry-After); for a
-	// usage cap, a reset header if X sent one. Zero when unknown.
-	RetryAt time.Time
-	// RateLimit holds the rate-limit headers of the answer.
-	RateLimit RateLimit
+	xapi.Answer
+	Kind Kind
 }
 
 // Error describes the failure without any credential: X's answers never
 // echo the OAuth secrets, and request headers are not included.
-func (e *APIError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "reply: %s %s: %d %s", e.Method, e.Path, e.Status, e.Kind)
-	msg := e.message()
-	if msg != "" {
-		b.WriteString(": ")
-		b.WriteString(msg)
-	}
-	if e.Code != 0 {
-		fmt.Fprintf(&b, " (code %d)", e.Code)
-	}
-	if !e.RetryAt.IsZero() {
-		b.WriteString(" (retry at ")
-		b.WriteString(e.RetryAt.UTC().Format(time.RFC3339))
-		b.WriteString(")")
-	}
-	return b.String()
-}
-
-func (e *APIError) message() string {
-	if e.Detail != "" {
-		if e.Title != "" && e.Title != e.Detail {
-			return e.Title + ": " + e.Detail
-		}
-		return e.Detail
-	}
-	if e.Title != "" {
-		return e.Title
-	}
-	var parts []string
-	for _, d := range e.Errors {
-		switch {
-		case d.Message != "":
-			parts = append(parts, d.Message)
-		case d.Detail != "":
-			parts = append(parts, d.Detail)
-		case d.Title != "":
-			parts = append(parts, d.Title)
-		}
-	}
-	return strings.Join(parts, "; ")
-}
+func (e *APIError) Error() string { return xapi.Describe("reply", &e.Answer, e.Kind.String()) }
 
 // Is makes errors.Is(err, ErrRateLimited) and friends work for the sentinel
 // of e.Kind.
@@ -208,189 +157,35 @@ func (e *APIError) Is(target error) bool {
 // Retryable reports whether the request may succeed if sent again later.
 func (e *APIError) Retryable() bool { return e.Kind.Retryable() }
 
-// RateLimit is the rate-limit state X reported in an answer's headers.
-// Counts are -1 when the header was absent.
-type RateLimit struct {
-	Limit, Remaining int
-	Reset            time.Time // x-rate-limit-reset (15-minute window)
-	// The 24-hour caps some endpoints (POST /2/tweets, DMs) report.
-	UserDayLimit, UserDayRemaining int
-	UserDayReset                   time.Time
-	AppDayLimit, AppDayRemaining   int
-	AppDayReset                    time.Time
-	RetryAfter                     time.Duration // Retry-After header, if any
-}
-
-func parseRateLimit(h http.Header) RateLimit {
-	num := func(name string) int {
-		v := strings.TrimSpace(h.Get(name))
-		if v == "" {
-			return -1
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return -1
-		}
-		return n
-	}
-	epoch := func(name string) time.Time {
-		n, err := strconv.ParseInt(strings.TrimSpace(h.Get(name)), 10, 64)
-		if err != nil || n <= 0 {
-			return time.Time{}
-		}
-		return time.Unix(n, 0)
-	}
-	rl := RateLimit{
-		Limit: num("x-rate-limit-limit"), Remaining: num("x-rate-limit-remaining"), Reset: epoch("x-rate-limit-reset"),
-		UserDayLimit: num("x-user-limit-24hour-limit"), UserDayRemaining: num("x-user-limit-24hour-remaining"),
-		UserDayReset: epoch("x-user-limit-24hour-reset"),
-		AppDayLimit:  num("x-app-limit-24hour-limit"), AppDayRemaining: num("x-app-limit-24hour-remaining"),
-		AppDayReset: epoch("x-app-limit-24hour-reset"),
-	}
-	if s := num("Retry-After"); s > 0 {
-		rl.RetryAfter = time.Duration(s) * time.Second
-	}
-	return rl
-}
-
-// resetFor picks when a 429 will clear: the latest reset among exhausted
-// windows (a 24-hour window with remaining 0 outranks the 15-minute one),
-// else the 15-minute reset, else Retry-After from now.
-func (rl RateLimit) resetFor(now time.Time) time.Time {
-	var at time.Time
-	if rl.UserDayRemaining == 0 && rl.UserDayReset.After(at) {
-		at = rl.UserDayReset
-	}
-	if rl.AppDayRemaining == 0 && rl.AppDayReset.After(at) {
-		at = rl.AppDayReset
-	}
-	if rl.Remaining == 0 && rl.Reset.After(at) {
-		at = rl.Reset
-	}
-	if at.IsZero() && !rl.Reset.IsZero() {
-		at = rl.Reset
-	}
-	if at.IsZero() && rl.RetryAfter > 0 {
-		at = now.Add(rl.RetryAfter)
-	}
-	return at
-}
-
-// errorBody is the union of X's error body shapes.
-type errorBody struct {
-	Title  string        `json:"title"`
-	Detail string        `json:"detail"`
-	Type   string        `json:"type"`
-	Status int           `json:"status"`
-	Errors []ErrorDetail `json:"errors"`
-	// Data is present on 200 answers with partial errors.
-	Data json.RawMessage `json:"data"`
-}
-
 // parseAPIError builds an *APIError from a non-2xx answer (or a 2xx read
 // answer whose body holds only errors). body may be empty or not JSON.
 func parseAPIError(method, path string, status int, h http.Header, body []byte, now time.Time) *APIError {
-	e := &APIError{Method: method, Path: path, Status: status, RateLimit: parseRateLimit(h)}
-	var eb errorBody
-	if json.Unmarshal(body, &eb) == nil {
-		e.Title, e.Detail, e.Type, e.Errors = eb.Title, eb.Detail, eb.Type, eb.Errors
-		for _, d := range eb.Errors {
-			if d.Code != 0 {
-				e.Code = d.Code
-				break
-			}
-		}
-		if e.Type == "" && len(eb.Errors) > 0 {
-			e.Type = eb.Errors[0].Type
-		}
-	} else if len(body) > 0 && status >= 400 {
-		// Not JSON (a proxy's HTML page, say): keep a short, printable hint.
-		e.Detail = shorten(string(body), 120)
-	}
-	e.Kind = classify(e)
-	switch e.Kind {
-	case KindRateLimited:
-		e.RetryAt = e.RateLimit.resetFor(now)
-	case KindUsageCapped:
-		// A cap has no documented reset header; use a 24-hour one if X sent it.
-		rl := e.RateLimit
-		rl.Reset, rl.Remaining = time.Time{}, -1
-		e.RetryAt = rl.resetFor(now)
-	}
+	e := &APIError{Answer: xapi.ParseAnswer(method, path, status, h, body, now)}
+	e.Kind = classify(&e.Answer)
 	return e
-}
-
-func shorten(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return s
-}
-
-// typeIs reports whether a problem type URI ends in /<kind> (X uses both
-// api.x.com and api.twitter.com prefixes).
-func typeIs(t, kind string) bool {
-	return t == kind || strings.HasSuffix(t, "/"+kind)
-}
-
-func (e *APIError) anyText(substr string) bool {
-	substr = strings.ToLower(substr)
-	if strings.Contains(strings.ToLower(e.Detail), substr) || strings.Contains(strings.ToLower(e.Title), substr) {
-		return true
-	}
-	for _, d := range e.Errors {
-		if strings.Contains(strings.ToLower(d.Message+" "+d.Detail+" "+d.Title), substr) {
-			return true
-		}
-	}
-	return false
-}
-
-func (e *APIError) anyType(kind string) bool {
-	if typeIs(e.Type, kind) {
-		return true
-	}
-	for _, d := range e.Errors {
-		if typeIs(d.Type, kind) {
-			return true
-		}
-	}
-	return false
-}
-
-func (e *APIError) anyCode(codes ...int) bool {
-	for _, d := range e.Errors {
-		for _, c := range codes {
-			if d.Code == c {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // classify maps status, problem type and v1.1 codes to a Kind. See the
 // table in doc.go.
-func classify(e *APIError) Kind {
+func classify(a *xapi.Answer) Kind {
 	switch {
-	case e.anyType("usage-capped") || e.Title == "UsageCapExceeded":
+	case xapi.UsageCapped(a):
 		return KindUsageCapped
-	case e.Status == http.StatusTooManyRequests || e.anyCode(88) || e.anyType("rate-limit-exceeded"):
+	case xapi.RateLimited(a):
 		return KindRateLimited
-	case e.Status >= 500:
+	case a.Status >= 500:
 		return KindServer
-	case e.anyCode(187) || (e.Status == http.StatusForbidden && e.anyText("duplicate")):
+	case xapi.HasCode(a, 187) || (a.Status == http.StatusForbidden && xapi.HasText(a, "duplicate")):
 		return KindDuplicate
-	case e.Status == http.StatusUnauthorized || e.anyCode(32, 89):
+	case a.Status == http.StatusUnauthorized || xapi.HasCode(a, 32, 89):
 		return KindUnauthorized
-	case e.Status == http.StatusForbidden:
+	case a.Status == http.StatusForbidden:
 		return KindNotAllowed
-	case e.Status == http.StatusNotFound || (e.Status < 300 && e.anyType("resource-not-found")):
+	case a.Status == http.StatusNotFound || (a.Status < 300 && xapi.HasType(a, "resource-not-found")):
 		return KindNotFound
-	case e.Status >= 400:
+	case a.Status >= 400:
 		return KindBadRequest
-	case e.Status < 300 && e.anyType("not-authorized-for-resource"):
+	case a.Status < 300 && xapi.HasType(a, "not-authorized-for-resource"):
 		return KindNotAllowed
 	}
 	return KindUnknown

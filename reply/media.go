@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/moetron/moetron/internal/xapi"
 )
 
 // MaxImageBytes is X's limit for one image (5 MB, decimal: the safe
@@ -199,7 +201,7 @@ func (o *op) uploadChunked(img []byte, mt, category string) (*Media, error) {
 		return nil, err
 	}
 	id := init.Data.ID
-	if id == "" || !isID(id) {
+	if id == "" || !xapi.ValidID(id) {
 		return nil, fmt.Errorf("%w: initialize answer has no usable media id", ErrBadResponse)
 	}
 	esc := url.PathEscape(id)

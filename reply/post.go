@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/moetron/moetron/internal/xapi"
 )
 
 // readBackSkew is subtracted from the first attempt's start when searching
@@ -45,7 +47,7 @@ func (c *Client) Reply(ctx context.Context, tweetID, text string, mediaIDs ...st
 }
 
 func checkReply(tweetID, text string, mediaIDs []string) error {
-	if !isID(tweetID) {
+	if !xapi.ValidID(tweetID) {
 		return fmt.Errorf("%w: tweet id must be a decimal id", ErrInvalidInput)
 	}
 	if strings.TrimSpace(text) == "" && len(mediaIDs) == 0 {
@@ -55,7 +57,7 @@ func checkReply(tweetID, text string, mediaIDs []string) error {
 		return fmt.Errorf("%w: %d media ids, at most %d", ErrInvalidInput, len(mediaIDs), maxMediaIDs)
 	}
 	for _, id := range mediaIDs {
-		if !isID(id) {
+		if !xapi.ValidID(id) {
 			return fmt.Errorf("%w: media id must be a decimal id", ErrInvalidInput)
 		}
 	}
@@ -137,14 +139,14 @@ func (c *Client) SendDM(ctx context.Context, participantID, text, mediaID string
 	if err := checkDM(participantID, text, mediaID != ""); err != nil {
 		return nil, err
 	}
-	if mediaID != "" && !isID(mediaID) {
+	if mediaID != "" && !xapi.ValidID(mediaID) {
 		return nil, fmt.Errorf("%w: media id must be a decimal id", ErrInvalidInput)
 	}
 	return c.sendDM(c.newOp(ctx), participantID, text, mediaID)
 }
 
 func checkDM(participantID, text string, hasMedia bool) error {
-	if !isID(participantID) {
+	if !xapi.ValidID(participantID) {
 		return fmt.Errorf("%w: participant id must be a decimal id", ErrInvalidInput)
 	}
 	if strings.TrimSpace(text) == "" && !hasMedia {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/moetron/moetron/internal/xapi"
 )
 
 // Read-back bounds: pages of at most readPageSize items, at most
@@ -28,7 +30,7 @@ func (c *Client) FindReply(ctx context.Context, botUserID, inReplyToTweetID stri
 	if botUserID == "" {
 		botUserID = c.cfg.BotUserID
 	}
-	if !isID(botUserID) || !isID(inReplyToTweetID) {
+	if !xapi.ValidID(botUserID) || !xapi.ValidID(inReplyToTweetID) {
 		return "", false, fmt.Errorf("%w: FindReply needs decimal bot user and tweet ids", ErrInvalidInput)
 	}
 	return c.findReply(c.newOp(ctx), botUserID, inReplyToTweetID, since)
@@ -87,7 +89,7 @@ func (c *Client) FindDM(ctx context.Context, participantID string, since time.Ti
 	if c.cfg.BotUserID == "" {
 		return "", false, fmt.Errorf("%w: FindDM needs Config.BotUserID", ErrInvalidConfig)
 	}
-	if !isID(participantID) || match == nil {
+	if !xapi.ValidID(participantID) || match == nil {
 		return "", false, fmt.Errorf("%w: FindDM needs a decimal participant id and a match func", ErrInvalidInput)
 	}
 	return c.findDM(c.newOp(ctx), participantID, since, match)

@@ -12,10 +12,9 @@ import (
 	"net/url"
 	"sync/atomic"
 	"time"
-)
 
-// maxResponseBytes caps how much of an answer is read.
-const maxResponseBytes = 1 << 20
+	"github.com/moetron/moetron/internal/xapi"
+)
 
 // ErrBadResponse means X answered 2xx with a body this package cannot
 // read (not JSON, or without the id it must carry).
@@ -68,10 +67,10 @@ func (c *Client) send(ctx context.Context, r *request) (*answer, error) {
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, &TransportError{Method: r.method, Path: r.path, Sent: sent.Load(), Err: stripURL(err)}
+		return nil, &TransportError{Method: r.method, Path: r.path, Sent: sent.Load(), Err: xapi.StripURL(err)}
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	b, err := xapi.ReadBody(resp.Body)
 	if err != nil {
 		// The status line arrived, so X has seen the request.
 		return nil, &TransportError{Method: r.method, Path: r.path, Sent: true, Err: err}
@@ -81,22 +80,11 @@ func (c *Client) send(ctx context.Context, r *request) (*answer, error) {
 		return nil, parseAPIError(r.method, r.path, resp.StatusCode, resp.Header, b, c.cfg.Now())
 	}
 	if r.read {
-		var eb errorBody
-		if json.Unmarshal(b, &eb) == nil && len(eb.Errors) > 0 && (len(eb.Data) == 0 || string(eb.Data) == "null") {
+		if eb, ok := xapi.ParseBody(b); ok && eb.OnlyErrors() {
 			return nil, parseAPIError(r.method, r.path, resp.StatusCode, resp.Header, b, c.cfg.Now())
 		}
 	}
 	return a, nil
-}
-
-// stripURL drops the *url.Error wrapper, whose text repeats the full URL;
-// the path is already in TransportError.
-func stripURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // op tracks one high-level call: its deadline and clock.

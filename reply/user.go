@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+
+	"github.com/moetron/moetron/internal/xapi"
 )
 
 // User is an X account as GET /2/users/me describes it.
@@ -27,7 +29,7 @@ func (c *Client) Me(ctx context.Context) (User, error) {
 	if err := o.do(r, &out); err != nil {
 		return User{}, err
 	}
-	if !isID(out.Data.ID) {
+	if !xapi.ValidID(out.Data.ID) {
 		return User{}, fmt.Errorf("%w: GET /2/users/me: no decimal user id in the answer", ErrBadResponse)
 	}
 	return out.Data, nil

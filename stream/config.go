@@ -9,11 +9,11 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/moetron/moetron/events"
+	"github.com/moetron/moetron/internal/xapi"
 )
 
 // Path is the stream endpoint, relative to the API base URL.
@@ -21,7 +21,7 @@ const Path = "/2/activity/stream"
 
 // Defaults of Config.
 const (
-	DefaultBaseURL       = "https://api.x.com"
+	DefaultBaseURL       = xapi.DefaultBaseURL
 	DefaultStallTimeout  = 30 * time.Second
 	DefaultMaxLineBytes  = events.DefaultMaxBodyBytes
 	DefaultMinBackoff    = time.Second
@@ -166,7 +166,7 @@ func (c Config) withDefaults() Config {
 		c.now = time.Now
 	}
 	if c.sleep == nil {
-		c.sleep = sleepCtx
+		c.sleep = xapi.Sleep
 	}
 	if c.rand == nil {
 		c.rand = rand.Float64
@@ -182,8 +182,8 @@ func (c Config) validate() error {
 	if c.Handle == nil {
 		bad = append(bad, "Handle is required")
 	}
-	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad = append(bad, fmt.Sprintf("BaseURL %q is not an absolute http(s) URL", c.BaseURL))
+	if _, err := xapi.BaseURL(c.BaseURL); err != nil {
+		bad = append(bad, "BaseURL (X_API_BASE) "+err.Error())
 	}
 	if c.StallTimeout < 0 || c.MinBackoff < 0 || c.MaxBackoff < 0 || c.RateLimitWait < 0 {
 		bad = append(bad, "durations must not be negative")
@@ -204,18 +204,4 @@ func (c Config) validate() error {
 		return fmt.Errorf("%w: %s", ErrConfig, strings.Join(bad, "; "))
 	}
 	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

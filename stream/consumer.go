@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/moetron/moetron/events"
+	"github.com/moetron/moetron/internal/xapi"
 )
 
 // Consumer reads X's activity stream and hands every event to Handle.
@@ -351,7 +351,8 @@ func connErr(cctx context.Context, err error) (kind string, _ error) {
 	if errors.Is(context.Cause(cctx), errStalled) {
 		return ErrKindStall, errStalled
 	}
-	return ErrKindNetwork, fmt.Errorf("stream: %w", err)
+	// The URL (with its backfill query) is dropped; the path says enough.
+	return ErrKindNetwork, fmt.Errorf("stream: GET %s: %w", Path, xapi.StripURL(err))
 }
 
 // line handles one line. It returns a *StreamError when X announced a
@@ -415,11 +416,8 @@ func errorLine(l []byte) *StreamError {
 	if !bytes.Contains(l, []byte(`"errors"`)) {
 		return nil
 	}
-	var v struct {
-		Data   json.RawMessage `json:"data"`
-		Errors []problem       `json:"errors"`
-	}
-	if json.Unmarshal(l, &v) != nil || v.Data != nil || len(v.Errors) == 0 {
+	v, ok := xapi.ParseBody(l)
+	if !ok || v.Data != nil || len(v.Errors) == 0 {
 		return nil
 	}
 	e := v.Errors[0]

@@ -39,9 +39,12 @@
 //     worked, else after a jittered exponential backoff (MinBackoff 1 s,
 //     doubling to MaxBackoff 64 s, times a random factor in [0.5, 1)).
 //   - 5xx, other 4xx and connect errors: the same backoff.
-//   - 429 (TooManyConnections or a rate limit): wait what Retry-After, or
-//     x-rate-limit-reset with x-rate-limit-remaining 0, says; if neither,
-//     RateLimitWait (60 s) doubling up to MaxRateLimitWait.
+//   - 429 (TooManyConnections or a rate limit): wait until the time X gave:
+//     the latest of Retry-After (seconds or an HTTP date) and the reset of
+//     each exhausted window (x-rate-limit-reset and the 24-hour resets,
+//     with their remaining count 0 or not sent), the rule reply and
+//     webhooks apply too; if X gave none, RateLimitWait (60 s) doubling up
+//     to MaxRateLimitWait.
 //   - 401 and 403: Run returns an *HTTPError that matches ErrUnauthorized;
 //     retrying a wrong or user-context token cannot help.
 //

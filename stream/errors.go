@@ -1,13 +1,13 @@
 package stream
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/moetron/moetron/internal/xapi"
 )
 
 // Sentinel errors.
@@ -32,9 +32,9 @@ type HTTPError struct {
 	Title, Detail, Type string
 	// ConnectionIssue is X's connection_issue, e.g. "TooManyConnections".
 	ConnectionIssue string
-	// RetryAfter is when X said to come back (Retry-After, or
-	// x-rate-limit-reset when x-rate-limit-remaining is 0); zero if it
-	// said nothing.
+	// RetryAfter is how long X said to stay away: the latest of
+	// Retry-After (seconds or an HTTP date) and the reset of each
+	// exhausted rate-limit window; zero if it said nothing.
 	RetryAfter time.Duration
 
 	backfill bool // the body names backfill
@@ -76,23 +76,11 @@ func (e *StreamError) Disconnect() bool {
 	return strings.Contains(e.Title, "operational-disconnect") || strings.HasSuffix(e.Type, "operational-disconnect")
 }
 
-type problem struct {
-	Title           string `json:"title"`
-	Detail          string `json:"detail"`
-	Type            string `json:"type"`
-	Message         string `json:"message"`
-	ConnectionIssue string `json:"connection_issue"`
-}
-
 // newHTTPError reads what it needs of a non-200 answer; body is at most a
 // few KiB of it.
 func newHTTPError(resp *http.Response, body []byte, now time.Time) *HTTPError {
 	e := &HTTPError{StatusCode: resp.StatusCode}
-	var p struct {
-		problem
-		Errors []problem `json:"errors"`
-	}
-	if json.Unmarshal(body, &p) == nil {
+	if p, ok := xapi.ParseBody(body); ok {
 		e.Title, e.Detail, e.Type, e.ConnectionIssue = p.Title, p.Detail, p.Type, p.ConnectionIssue
 		if len(p.Errors) > 0 {
 			if e.Detail == "" {
@@ -107,27 +95,10 @@ func newHTTPError(resp *http.Response, body []byte, now time.Time) *HTTPError {
 		}
 	}
 	e.backfill = strings.Contains(strings.ToLower(string(body)), "backfill")
-	e.RetryAfter = retryAfter(resp.Header, now)
+	// The one rule of internal/xapi: the latest of Retry-After and the
+	// exhausted windows' resets; nothing when X gave no time.
+	if at := xapi.ParseRateLimit(resp.Header, now).RetryAt(now); at.After(now) {
+		e.RetryAfter = at.Sub(now)
+	}
 	return e
-}
-
-// retryAfter reads Retry-After (seconds or an HTTP date), else
-// x-rate-limit-reset (epoch seconds) when x-rate-limit-remaining is 0.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-			return time.Duration(n) * time.Second
-		}
-		if t, err := http.ParseTime(v); err == nil && t.After(now) {
-			return t.Sub(now)
-		}
-	}
-	if h.Get("x-rate-limit-remaining") == "0" {
-		if n, err := strconv.ParseInt(h.Get("x-rate-limit-reset"), 10, 64); err == nil {
-			if d := time.Unix(n, 0).Sub(now); d > 0 {
-				return d
-			}
-		}
-	}
-	return 0
 }

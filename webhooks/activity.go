@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/moetron/moetron/internal/xapi"
 )
 
 // X Activity API (XAA) event types the bot subscribes to. X's create
@@ -279,7 +281,7 @@ func (c *Client) activityDo(ctx context.Context, a auth, method, path string, bo
 	if !errors.As(err, &ae) || ae.Reason != "" {
 		return err
 	}
-	switch text := strings.ToLower(ae.Title + " " + ae.Detail + " " + ae.message()); {
+	switch text := strings.ToLower(xapi.Message(&ae.Answer)); {
 	case ae.Status == http.StatusNotFound:
 		ae.Reason = ReasonSubscriptionNotFound
 	case ae.Status == http.StatusConflict,

@@ -11,10 +11,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
-)
 
-// maxResponseBytes caps how much of an answer is read.
-const maxResponseBytes = 1 << 20
+	"github.com/moetron/moetron/internal/xapi"
+)
 
 // Webhook is a webhook registered for the app.
 type Webhook struct {
@@ -69,7 +68,10 @@ const (
 // do makes one exchange and decodes a 2xx JSON answer into out (when not
 // nil). Failures are *APIError, or a transport error naming method and
 // path, or ErrBadResponse.
-func (c *Client) do(ctx context.Context, a auth, method, path string, body any, out any) error {
+func (c *Client) do(ctx context.Context, a auth, method, target string, body any, out any) error {
+	// Errors and logs name the path only: the query (ids, pagination
+	// tokens) stays out of them, as in reply and stream.
+	path, _, _ := strings.Cut(target, "?")
 	hc := c.app
 	if a == authUser {
 		if c.user == nil {
@@ -85,7 +87,7 @@ func (c *Client) do(ctx context.Context, a auth, method, path string, body any, 
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, c.base+target, rd)
 	if err != nil {
 		return fmt.Errorf("%w: %s %s: %v", ErrInvalidInput, method, path, err)
 	}
@@ -100,10 +102,10 @@ func (c *Client) do(ctx context.Context, a auth, method, path string, body any, 
 	resp, err := hc.Do(req)
 	if err != nil {
 		c.log.DebugContext(ctx, "x api request failed", "method", method, "path", path)
-		return fmt.Errorf("webhooks: %s %s: %w", method, path, stripURL(err))
+		return fmt.Errorf("webhooks: %s %s: %w", method, path, xapi.StripURL(err))
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	b, err := xapi.ReadBody(resp.Body)
 	c.log.DebugContext(ctx, "x api request", "method", method, "path", path, "status", resp.StatusCode,
 		"elapsed", time.Since(start))
 	if err != nil {
@@ -121,26 +123,11 @@ func (c *Client) do(ctx context.Context, a auth, method, path string, body any, 
 	return nil
 }
 
-// stripURL drops the *url.Error wrapper, whose text repeats the full URL;
-// the method and path are already in the message.
-func stripURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
-// checkID refuses ids that are not X's 1 to 19 decimal digits, so that
-// nothing else can reach a URL path.
+// checkID refuses ids that are not X's (xapi.ValidID), so that nothing
+// else can reach a URL path.
 func checkID(what, id string) error {
-	if id == "" || len(id) > 19 {
-		return fmt.Errorf("%w: %s must be 1 to 19 decimal digits", ErrInvalidInput, what)
-	}
-	for i := 0; i < len(id); i++ {
-		if id[i] < '0' || id[i] > '9' {
-			return fmt.Errorf("%w: %s must be 1 to 19 decimal digits", ErrInvalidInput, what)
-		}
+	if !xapi.ValidID(id) {
+		return fmt.Errorf("%w: %s must be an X id: 1 to 19 decimal digits, no leading zero", ErrInvalidInput, what)
 	}
 	return nil
 }
@@ -231,8 +218,8 @@ func (c *Client) Validate(ctx context.Context, webhookID string) error {
 		return err
 	}
 	if out.Data.Valid != nil && !*out.Data.Valid {
-		return &APIError{Method: http.MethodPut, Path: path, Status: http.StatusOK, Reason: ReasonCRCFailed,
-			Detail: "X answered valid:false"}
+		return &APIError{Reason: ReasonCRCFailed,
+			Answer: xapi.Answer{Method: http.MethodPut, Path: path, Status: http.StatusOK, Detail: "X answered valid:false"}}
 	}
 	c.log.InfoContext(ctx, "webhook validated", "webhook_id", webhookID)
 	return nil

@@ -417,6 +417,9 @@ func TestRedirectNotFollowed(t *testing.T) {
 	var ae *webhooks.APIError
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, http.StatusFound, ae.Status)
+	// List sends a query; the error names the path without it.
+	assert.Equal(t, "/2/webhooks", ae.Path)
+	assert.Contains(t, err.Error(), "webhooks: GET /2/webhooks: 302")
 }
 
 func TestInspect(t *testing.T) {

@@ -1,19 +1,17 @@
 package webhooks
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
-	"github.com/dghubble/oauth1"
+	"github.com/moetron/moetron/internal/xapi"
 )
 
 // DefaultBaseURL is the X API root used when Config.BaseURL is empty.
-const DefaultBaseURL = "https://api.x.com"
+const DefaultBaseURL = xapi.DefaultBaseURL
 
 // DefaultTimeout bounds one HTTP exchange when Config.Timeout is zero. A
 // registration or PUT waits for X's CRC round trip, so it is not short.
@@ -99,13 +97,9 @@ func New(cfg Config) (*Client, error) {
 	if hasUser && len(missing) > 0 {
 		problems = append(problems, "OAuth 1.0a credentials are incomplete: missing "+strings.Join(missing, ", "))
 	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = DefaultBaseURL
-	}
-	u, err := url.Parse(cfg.BaseURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.User != nil {
-		// A malformed URL may hold anything (a pasted token): not echoed.
-		problems = append(problems, "BaseURL (X_API_BASE) must be an http(s) URL without query or user info")
+	base, err := xapi.BaseURL(cfg.BaseURL)
+	if err != nil {
+		problems = append(problems, "BaseURL (X_API_BASE) "+err.Error())
 	}
 	if cfg.Timeout < 0 {
 		problems = append(problems, fmt.Sprintf("Timeout %v is negative", cfg.Timeout))
@@ -120,23 +114,20 @@ func New(cfg Config) (*Client, error) {
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
-	var base http.RoundTripper = http.DefaultTransport
+	var rt http.RoundTripper = http.DefaultTransport
 	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
-		base = cfg.HTTPClient.Transport
+		rt = cfg.HTTPClient.Transport
 	}
-	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c := &Client{
-		base:   strings.TrimRight(cfg.BaseURL, "/"),
+		base:   base,
 		bearer: "Bearer " + strings.TrimSpace(cfg.BearerToken),
-		app:    &http.Client{Transport: base, Timeout: timeout, CheckRedirect: noRedirect},
+		app:    xapi.NewHTTPClient(rt, timeout),
 		log:    cfg.Logger,
 		now:    cfg.Now,
 	}
 	if hasUser {
-		ctx := context.WithValue(context.Background(), oauth1.HTTPClient, &http.Client{Transport: base})
-		signed := oauth1.NewConfig(cfg.ConsumerKey, cfg.ConsumerSecret).
-			Client(ctx, oauth1.NewToken(cfg.AccessToken, cfg.AccessTokenSecret))
-		c.user = &http.Client{Transport: signed.Transport, Timeout: timeout, CheckRedirect: noRedirect}
+		signed := xapi.OAuth1(rt, cfg.ConsumerKey, cfg.ConsumerSecret, cfg.AccessToken, cfg.AccessTokenSecret)
+		c.user = xapi.NewHTTPClient(signed, timeout)
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

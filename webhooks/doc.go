@@ -82,24 +82,31 @@
 // on a tier that allows one webhook, ErrWebhookLimit tells the operator to
 // delete the old one deliberately.
 //
-// Ids are checked to be X's decimal ids before they reach a URL path.
+// Ids are checked to be X's ids (1 to 19 decimal digits, no leading zero:
+// the one rule every moetron package applies) before they reach a URL
+// path.
 // Replay cuts both ends down to the whole minute in UTC (X's yyyymmddhhmm,
 // both ends inclusive) and reads both answer shapes X has documented
 // ({"data":{"job_id"}} and a bare {"job_id"}).
 //
 // # Errors
 //
-// Answers from X become *APIError, parsed from both body shapes
-// ({"title","detail","type","status"} and {"errors":[{"code","message"}]}).
+// Answers from X become *APIError, parsed from every body shape
+// ({"title","detail","type","status"}, {"errors":[{"title","detail"}]} and
+// {"errors":[{"code","message"}]}) the same way reply parses them: the same
+// message order and the same RetryAt rule (the latest reset of an
+// exhausted rate-limit window, or Retry-After; zero when X gave none).
 // X names the failure of a webhook call in the message ("CrcValidationFailed:
 // URL returned bad response ..."); that name is APIError.Reason, and
 // errors.Is maps it to a sentinel: ErrCRCFailed, ErrInvalidURL,
 // ErrDuplicateURL, ErrWebhookLimit, ErrWebhookNotFound,
 // ErrDuplicateSubscription, ErrSubscriptionLimit, ErrSubscriptionNotFound,
-// ErrReplayConflict. Without a reason the status decides: 401
-// ErrUnauthorized, 403 ErrForbidden, 404 ErrWebhookNotFound, 409
-// ErrReplayConflict, 429 ErrRateLimited or ErrUsageCapped (by problem
-// type), 5xx ErrServer, other 4xx ErrBadRequest. X does not document the
+// ErrReplayConflict. Without a reason, a usage-capped problem type (or
+// title UsageCapExceeded) is ErrUsageCapped and a 429, code 88 or
+// rate-limit-exceeded type ErrRateLimited; then codes 355, 32 and 89; then
+// the status decides: 401 ErrUnauthorized, 403 ErrForbidden, 404
+// ErrWebhookNotFound, 409 ErrReplayConflict, 5xx ErrServer, other 4xx
+// ErrBadRequest. X does not document the
 // status of the reason-carrying answers, so code should test the sentinel,
 // not the status. Local refusals wrap ErrInvalidConfig or ErrInvalidInput.
 //

@@ -1,13 +1,12 @@
 package webhooks
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/moetron/moetron/internal/xapi"
 )
 
 // Errors of this package. Test with errors.Is. An *APIError matches the
@@ -100,7 +99,6 @@ const (
 const (
 	codeUnauthorized   = 32
 	codeBadToken       = 89
-	codeRateLimit      = 88
 	codeReplayConflict = 355
 )
 
@@ -119,93 +117,49 @@ var reasonSentinels = map[string]error{
 
 // ErrorDetail is one entry of an X error body's "errors" array: v1.1-style
 // entries carry Code and Message, v2 entries Title, Detail and Type.
-type ErrorDetail struct {
-	Code    int    `json:"code,omitempty"`
-	Message string `json:"message,omitempty"`
-	Title   string `json:"title,omitempty"`
-	Detail  string `json:"detail,omitempty"`
-	Type    string `json:"type,omitempty"`
-}
+type ErrorDetail = xapi.ErrorDetail
 
-// APIError is an error answer from X, parsed from either body shape X uses:
-// problem JSON {"title","detail","type","status"} and
-// {"errors":[{"code","message"}]} (sometimes both at once). It never holds
+// APIError is an error answer from X, parsed from every body shape X uses:
+// problem JSON {"title","detail","type","status"}, v2
+// {"errors":[{"title","detail","type"}]} and v1.1
+// {"errors":[{"code","message"}]} (sometimes two at once). It never holds
 // request headers, so no credential can leak through it.
+//
+// The embedded answer holds the fields Method, Path (no host, no query),
+// Status, Code (the first non-zero errors[].code), Title, Detail, Type,
+// Errors, RateLimit and RetryAt: for a rate limit, the latest reset among
+// the exhausted windows and Retry-After; for a usage cap the 24-hour
+// resets and Retry-After only; zero when X gave no time or the answer is
+// neither (the rule is internal/xapi's, shared with reply and stream).
 type APIError struct {
-	Method string // HTTP method of the request
-	Path   string // URL path of the request (no host, no query)
-	Status int    // HTTP status
+	xapi.Answer
 	// Reason is the failure reason X put before the first colon of an
 	// errors[].message, e.g. ReasonCRCFailed; "" when there is none.
 	Reason string
-	Code   int // first non-zero errors[].code (v1.1 style), else 0
-	Title  string
-	Detail string
-	Type   string // problem type URI
-	Errors []ErrorDetail
-	// RetryAt is x-rate-limit-reset (or now + Retry-After) on a 429; zero
-	// when unknown or not rate limited.
-	RetryAt time.Time
 }
 
 // Error describes the failure: method, path, status and X's own message.
-func (e *APIError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "webhooks: %s %s: %d", e.Method, e.Path, e.Status)
-	if msg := e.message(); msg != "" {
-		b.WriteString(": ")
-		b.WriteString(msg)
-	}
-	if e.Code != 0 {
-		fmt.Fprintf(&b, " (code %d)", e.Code)
-	}
-	if !e.RetryAt.IsZero() {
-		b.WriteString(" (retry at " + e.RetryAt.UTC().Format(time.RFC3339) + ")")
-	}
-	return b.String()
-}
+func (e *APIError) Error() string { return xapi.Describe("webhooks", &e.Answer, "") }
 
-func (e *APIError) message() string {
-	var parts []string
-	for _, d := range e.Errors {
-		for _, s := range []string{d.Message, d.Detail, d.Title} {
-			if s != "" {
-				parts = append(parts, s)
-				break
-			}
-		}
-	}
-	if len(parts) > 0 {
-		return strings.Join(parts, "; ")
-	}
-	if e.Detail != "" && e.Title != "" && e.Title != e.Detail {
-		return e.Title + ": " + e.Detail
-	}
-	if e.Detail != "" {
-		return e.Detail
-	}
-	return e.Title
-}
-
-// sentinel picks the one sentinel e matches: the reason first, then the
-// v1.1 code, then the status.
+// sentinel picks the one sentinel e matches: the reason first, then a
+// usage cap or a rate limit, then the v1.1 code, then the status.
 func (e *APIError) sentinel() error {
 	if s, ok := reasonSentinels[e.Reason]; ok {
 		return s
 	}
+	switch {
+	case xapi.UsageCapped(&e.Answer):
+		return ErrUsageCapped
+	case xapi.RateLimited(&e.Answer):
+		return ErrRateLimited
+	}
 	switch e.Code {
 	case codeReplayConflict:
 		return ErrReplayConflict
-	case codeRateLimit:
-		return ErrRateLimited
 	case codeUnauthorized, codeBadToken:
 		return ErrUnauthorized
 	}
 	switch {
-	case e.Status == http.StatusTooManyRequests && (strings.HasSuffix(e.Type, "usage-capped") || e.Title == "UsageCapExceeded"):
-		return ErrUsageCapped
-	case e.Status == http.StatusTooManyRequests:
-		return ErrRateLimited
 	case e.Status == http.StatusUnauthorized:
 		return ErrUnauthorized
 	case e.Status == http.StatusForbidden:
@@ -238,40 +192,19 @@ func (e *APIError) Retryable() bool {
 	return false
 }
 
-type errorBody struct {
-	Title  string        `json:"title"`
-	Detail string        `json:"detail"`
-	Type   string        `json:"type"`
-	Errors []ErrorDetail `json:"errors"`
-}
-
 // parseAPIError builds an *APIError from a non-2xx answer. body may be
 // empty or not JSON.
 func parseAPIError(method, path string, status int, h http.Header, body []byte, now time.Time) *APIError {
-	e := &APIError{Method: method, Path: path, Status: status}
-	var eb errorBody
-	if json.Unmarshal(body, &eb) == nil {
-		e.Title, e.Detail, e.Type, e.Errors = eb.Title, eb.Detail, eb.Type, eb.Errors
-		for _, d := range eb.Errors {
-			if e.Code == 0 && d.Code != 0 {
-				e.Code = d.Code
-			}
-			if e.Reason == "" {
-				e.Reason = reasonOf(d.Message)
-			}
+	e := &APIError{Answer: xapi.ParseAnswer(method, path, status, h, body, now)}
+	for _, d := range e.Errors {
+		if e.Reason = reasonOf(d.Message); e.Reason != "" {
+			break
 		}
 	}
 	if e.Reason == "" {
 		// Some answers put the reason in the problem title instead.
 		if _, ok := reasonSentinels[e.Title]; ok {
 			e.Reason = e.Title
-		}
-	}
-	if status == http.StatusTooManyRequests {
-		if n, err := strconv.ParseInt(strings.TrimSpace(h.Get("x-rate-limit-reset")), 10, 64); err == nil && n > 0 {
-			e.RetryAt = time.Unix(n, 0)
-		} else if s, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After"))); err == nil && s > 0 {
-			e.RetryAt = now.Add(time.Duration(s) * time.Second)
 		}
 	}
 	return e

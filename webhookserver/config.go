@@ -14,6 +14,7 @@ import (
 	"github.com/moetron/moetron/commands"
 	"github.com/moetron/moetron/filter"
 	"github.com/moetron/moetron/internal/envflag"
+	"github.com/moetron/moetron/internal/xapi"
 	"github.com/moetron/moetron/queue/queueopen"
 	"github.com/moetron/moetron/stream"
 )
@@ -63,7 +64,7 @@ const (
 const (
 	DefaultAddr    = ":8080"
 	DefaultPath    = "/webhook"
-	DefaultAPIBase = "https://api.x.com"
+	DefaultAPIBase = xapi.DefaultBaseURL
 	// DefaultDelivery is the delivery mode when DELIVERY is unset.
 	DefaultDelivery = DeliveryWebhook
 )

@@ -12,6 +12,7 @@ import (
 
 	"github.com/moetron/moetron/filter"
 	"github.com/moetron/moetron/imagegen"
+	"github.com/moetron/moetron/internal/xapi"
 	"github.com/moetron/moetron/queue"
 	"github.com/moetron/moetron/reply"
 )
@@ -125,7 +126,7 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.Replier == nil {
 		probs = append(probs, "Replier is required")
 	}
-	if !decimal(cfg.BotUserID) {
+	if !xapi.ValidID(cfg.BotUserID) {
 		probs = append(probs, fmt.Sprintf("BotUserID %q is not a decimal user id", cfg.BotUserID))
 	}
 	switch cfg.Format {
@@ -168,18 +169,6 @@ func New(cfg Config) (*Worker, error) {
 	}
 	return &Worker{cfg: cfg, gen: cfg.Generator, x: cfg.Replier, tab: cfg.Table, cmds: cfg.Commands,
 		log: cfg.Logger, met: cfg.Metrics, now: cfg.Now}, nil
-}
-
-func decimal(s string) bool {
-	if s == "" || len(s) > 20 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func joinProblems(p []string) string {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/moetron/moetron/internal/xapi"
 )
 
 // X Activity API (XAA) subscriptions: POST/GET /2/activity/subscriptions,
@@ -181,7 +183,7 @@ func (s *Server) activityCreate(c *call) {
 		return
 	}
 	switch {
-	case f.UserID != "" && !isDecimalID(f.UserID):
+	case f.UserID != "" && !xapi.ValidID(f.UserID):
 		writeInvalid(c.w, "The `filter.user_id` value is not a valid user id.")
 		return
 	case f.Direction != "" && f.Direction != "inbound" && f.Direction != "outbound":
@@ -219,7 +221,7 @@ func (s *Server) activityCreate(c *call) {
 	if req.WebhookID != nil {
 		a.WebhookID = *req.WebhookID
 		s.mu.Lock()
-		ok := isDecimalID(a.WebhookID) && s.webhookLocked(a.WebhookID) != nil
+		ok := xapi.ValidID(a.WebhookID) && s.webhookLocked(a.WebhookID) != nil
 		s.mu.Unlock()
 		if !ok {
 			writeInvalid(c.w, "The `webhook_id` value ["+a.WebhookID+"] is not a webhook of this app.")
@@ -331,7 +333,7 @@ func (s *Server) activityUpdate(c *call) {
 	}
 	if req.WebhookID != nil {
 		s.mu.Lock()
-		ok := isDecimalID(*req.WebhookID) && s.webhookLocked(*req.WebhookID) != nil
+		ok := xapi.ValidID(*req.WebhookID) && s.webhookLocked(*req.WebhookID) != nil
 		s.mu.Unlock()
 		if !ok {
 			writeInvalid(c.w, "The `webhook_id` value ["+*req.WebhookID+"] is not a webhook of this app.")

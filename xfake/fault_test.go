@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/moetron/moetron/internal/xapi"
 )
 
 func TestFaultRateLimit(t *testing.T) {
@@ -92,7 +94,7 @@ func TestFaultDelay(t *testing.T) {
 	assert.Len(t, slept, 1)
 
 	// With the real sleep, a client that gives up gets nothing stored.
-	f.srv.sleep = sleepCtx
+	f.srv.sleep = xapi.Sleep
 	_, err = f.srv.InjectFault(Fault{Kind: FaultDelay, Endpoint: EndpointTweets, Delay: time.Hour})
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moetron/moetron/internal/xapi"
 	"github.com/moetron/moetron/reply"
 )
 
@@ -44,7 +45,7 @@ func (s *Server) createPost(c *call) {
 	p := Post{Text: text, AuthorID: c.user.UserID, MediaIDs: slices.Clone(mediaIDs), QuoteTweetID: req.QuoteTweetID}
 	if req.Reply != nil {
 		p.InReplyToTweetID = req.Reply.InReplyToTweetID
-		if !isDecimalID(p.InReplyToTweetID) {
+		if !xapi.ValidID(p.InReplyToTweetID) {
 			writeInvalid(c.w, "reply.in_reply_to_tweet_id must be a decimal id.")
 			return
 		}
@@ -59,7 +60,7 @@ func (s *Server) createPost(c *call) {
 	case len(mediaIDs) > 4:
 		writeInvalid(c.w, "A post takes at most 4 media ids.")
 		return
-	case p.QuoteTweetID != "" && !isDecimalID(p.QuoteTweetID):
+	case p.QuoteTweetID != "" && !xapi.ValidID(p.QuoteTweetID):
 		writeInvalid(c.w, "quote_tweet_id must be a decimal id.")
 		return
 	}
@@ -91,7 +92,7 @@ func (s *Server) createPost(c *call) {
 
 func (s *Server) sendDM(c *call) {
 	to := c.r.PathValue("id")
-	if !isDecimalID(to) {
+	if !xapi.ValidID(to) {
 		writeInvalid(c.w, "participant_id must be a decimal id.")
 		return
 	}
@@ -190,7 +191,7 @@ func fieldSet(c *call, param string) map[string]bool {
 
 func (s *Server) userPosts(c *call) {
 	uid := c.r.PathValue("id")
-	if !isDecimalID(uid) {
+	if !xapi.ValidID(uid) {
 		writeInvalid(c.w, "id must be a decimal user id.")
 		return
 	}
@@ -270,7 +271,7 @@ func writeList(c *call, data []map[string]any, ids []string, next string) {
 
 func (s *Server) dmEvents(c *call) {
 	other := c.r.PathValue("id")
-	if !isDecimalID(other) {
+	if !xapi.ValidID(other) {
 		writeInvalid(c.w, "participant_id must be a decimal id.")
 		return
 	}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/moetron/moetron/internal/xapi"
 )
 
 // Default credentials, used for every Config field left empty. They are
@@ -162,7 +164,7 @@ func NewHandler(cfg Config) (*Server, error) {
 	def(&cfg.BotUserID, DefaultBotUserID)
 	def(&cfg.BotScreenName, DefaultBotScreenName)
 	def(&cfg.Addr, "127.0.0.1:0")
-	if !isDecimalID(cfg.BotUserID) {
+	if !xapi.ValidID(cfg.BotUserID) {
 		return nil, fmt.Errorf("xfake: BotUserID %q is not a decimal id", cfg.BotUserID)
 	}
 	if cfg.TimestampWindow < 0 || cfg.CRCTimeout < 0 || cfg.MaxWebhooks < 0 || cfg.MaxSubscriptions < 0 {
@@ -188,7 +190,7 @@ func NewHandler(cfg Config) (*Server, error) {
 		now:      cfg.Now,
 		log:      cfg.Logger,
 		client:   cfg.HTTPClient,
-		sleep:    sleepCtx,
+		sleep:    xapi.Sleep,
 		newToken: randomToken,
 		accounts: map[string]Account{},
 		nonces:   map[string]time.Time{},
@@ -268,7 +270,7 @@ func (s *Server) Bot() Account {
 // AddAccount lets another user sign requests (for example to subscribe it
 // to a webhook). Its access token must be new.
 func (s *Server) AddAccount(a Account) error {
-	if !isDecimalID(a.UserID) || a.AccessToken == "" || a.AccessTokenSecret == "" {
+	if !xapi.ValidID(a.UserID) || a.AccessToken == "" || a.AccessTokenSecret == "" {
 		return errors.New("xfake: an account needs a decimal UserID, an AccessToken and an AccessTokenSecret")
 	}
 	s.mu.Lock()
@@ -419,29 +421,6 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func isDecimalID(s string) bool {
-	if s == "" || len(s) > 19 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
 
 // twitterEpochMS is the start of X's snowflake ids (2010-11-04T01:42:54.657Z).
 const twitterEpochMS = 1288834974657

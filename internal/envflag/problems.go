@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/moetron/moetron/internal/xapi"
 )
 
 // Problems collects what is wrong with a binary's settings so that one
@@ -35,10 +37,10 @@ func (p *Problems) URL(value, env string) {
 	}
 }
 
-// UserID records value as bad unless it is empty (Need reports that) or a
-// decimal X user id.
+// UserID records value as bad unless it is empty (Need reports that) or an
+// X user id (xapi.ValidID, the rule every package applies).
 func (p *Problems) UserID(value, env string) {
-	if value != "" && !IsDecimal(value) {
+	if value != "" && !xapi.ValidID(value) {
 		p.Bad("%s %q is not a decimal user id", env, value)
 	}
 }
@@ -57,7 +59,8 @@ func (p *Problems) Err(kind error) error {
 	return fmt.Errorf("%w: %s", kind, strings.Join(parts, "; "))
 }
 
-// IsDecimal reports whether s is 1 to 20 ASCII digits (an X id or a port).
+// IsDecimal reports whether s is 1 to 20 ASCII digits (a port; X ids are
+// checked with xapi.ValidID).
 func IsDecimal(s string) bool {
 	if s == "" || len(s) > 20 {
 		return false
