@@ -18,7 +18,7 @@ import (
 	"github.com/moetron/moetron/stream"
 )
 
-// Environment variable names read by FromLookup (the design's names).
+// Environment variable names read by FromLookup (see the README's table).
 const (
 	EnvConsumerKey    = "X_CONSUMER_KEY"
 	EnvConsumerSecret = "X_CONSUMER_SECRET"

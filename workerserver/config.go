@@ -21,8 +21,8 @@ import (
 	"github.com/moetron/moetron/worker/ledgertable"
 )
 
-// Environment variable names read by FromLookup: the design's names, then
-// the worker's own tuning.
+// Environment variable names read by FromLookup (see the README's table):
+// the bot's, then the worker's own tuning.
 const (
 	EnvBotUserID         = "BOT_USER_ID"
 	EnvConsumerKey       = "X_CONSUMER_KEY"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,11 +13,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/moetron/moetron/commands"
 	"github.com/moetron/moetron/imagegen"
+	"github.com/moetron/moetron/internal/serve"
 	"github.com/moetron/moetron/queue"
 	"github.com/moetron/moetron/queue/queueopen"
 	"github.com/moetron/moetron/reply"
@@ -27,18 +26,12 @@ import (
 	"github.com/moetron/moetron/worker/ledgertable"
 )
 
-// Timeouts of the metrics server and of the readiness check.
+// Timeouts of the metrics server, beyond serve's read and idle limits.
 const (
-	ReadHeaderTimeout = 5 * time.Second
-	ReadTimeout       = 10 * time.Second
-	WriteTimeout      = 30 * time.Second
-	IdleTimeout       = 60 * time.Second
-	MaxHeaderBytes    = 64 << 10
-	// ReadyTimeout bounds the queue check of /readyz.
-	ReadyTimeout = 2 * time.Second
-	// ShutdownTimeout bounds the wait for metrics requests in flight once
+	writeTimeout = 30 * time.Second
+	// shutdownTimeout bounds the wait for metrics requests in flight once
 	// the consumer has drained.
-	ShutdownTimeout = 5 * time.Second
+	shutdownTimeout = 5 * time.Second
 )
 
 // Options are the optional parts of New; nil means the zero value.
@@ -135,8 +128,7 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.reg == nil {
-		s.reg = prometheus.NewRegistry()
-		s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		s.reg = serve.NewRegistry()
 	}
 	if err := s.build(ctx, opts); err != nil {
 		s.release()
@@ -247,11 +239,7 @@ func (s *Server) build(ctx context.Context, opts *Options) error {
 
 	s.mux = http.NewServeMux()
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "ok\n")
-	})
-	s.mux.HandleFunc("GET /readyz", s.ready)
+	serve.HandleHealth(s.mux, s.log, s.Readiness)
 	return s.checkAtStart(ctx, client, opts.CredentialCheckTimeout)
 }
 
@@ -287,28 +275,21 @@ func (s *Server) checkAtStart(ctx context.Context, client *reply.Client, timeout
 	return err
 }
 
-// ready answers 200 while the consumer runs and the queue answers.
-func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+// Readiness is the state /readyz reports: ready while Run consumes, X
+// accepts the OAuth tokens and the queue answers; else not ready, saying
+// which.
+func (s *Server) Readiness(ctx context.Context) serve.Readiness {
 	if s.gate.Paused() {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "paused: X refused the OAuth credentials (401); jobs wait on the queue\n")
-		return
+		return serve.NotReady("paused: X refused the OAuth credentials (401); jobs wait on the queue")
 	}
 	if !s.running.Load() {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "not consuming\n")
-		return
+		return serve.NotReady("not consuming")
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), ReadyTimeout)
-	defer cancel()
 	if _, err := s.q.Len(ctx); err != nil {
 		s.log.Warn("readiness check failed", "err", err)
-		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "queue unavailable\n")
-		return
+		return serve.NotReady("queue unavailable")
 	}
-	io.WriteString(w, "ok\n")
+	return serve.Ready()
 }
 
 // Config returns the configuration, defaults filled in.
@@ -414,25 +395,18 @@ func (s *Server) Run(ctx context.Context) error {
 
 	cctx, stop := context.WithCancel(ctx)
 	defer stop()
-	var srv *http.Server
-	var serveErr error
-	served := make(chan struct{})
+	var eps []serve.Endpoint
 	if ln != nil {
-		srv = &http.Server{
-			Handler: s.mux, ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
-			WriteTimeout: WriteTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes,
-			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		}
-		go func() {
-			defer close(served)
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				serveErr = fmt.Errorf("workerserver: serving on %s: %w", ln.Addr(), err)
-				stop() // no metrics means no readiness probe: stop and say so
-			}
-		}()
-	} else {
-		close(served)
+		eps = append(eps, serve.Endpoint{Listener: ln, Handler: s.mux})
 	}
+	hs := serve.StartHTTP("workerserver", writeTimeout, s.log, eps...)
+	go func() {
+		select {
+		case <-hs.Failed():
+			stop() // no metrics means no readiness probe: stop and say so
+		case <-cctx.Done():
+		}
+	}()
 
 	attrs := []any{"config", s.cfg.String(), "device", s.Device(), "concurrency", s.conc}
 	if p := s.QueuePath(); p != "" {
@@ -454,15 +428,7 @@ func (s *Server) Run(ctx context.Context) error {
 		s.log.Info("worker drained")
 	}
 
-	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
-		if serr := srv.Shutdown(sctx); serr != nil {
-			srv.Close()
-		}
-		cancel()
-	}
-	<-served
-	return errors.Join(err, serveErr)
+	return errors.Join(err, hs.Shutdown(shutdownTimeout))
 }
 
 // Close stops a running consumer (draining as Run does), then closes the
