@@ -142,7 +142,7 @@ func (e Env) Validate() error {
 	default:
 		probs = append(probs, fmt.Sprintf("%s %q is not sqlite, azure or mem", EnvBackend, e.Backend))
 	}
-	if err := mem.ValidateName(e.Name); err != nil {
+	if err := queue.ValidateName(e.Name); err != nil {
 		probs = append(probs, fmt.Sprintf("%s %q is not a valid queue name (3-63 lowercase letters, digits and single hyphens)", EnvName, e.Name))
 	} else if len(e.Name)+len(queue.PoisonSuffix) > 63 {
 		probs = append(probs, fmt.Sprintf("%s %q is too long to have a poison queue (at most %d characters)", EnvName, e.Name, 63-len(queue.PoisonSuffix)))
