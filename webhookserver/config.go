@@ -281,6 +281,12 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	s(&c.Path, EnvPath, "webhook path (default "+DefaultPath+")")
 	s(&c.MetricsAddr, EnvMetricsAddr, "separate listen address for /metrics (default: serve it on the main listener)")
 	s(&c.SpoolDir, EnvSpoolDir, "directory of the spool used while the queue is down (default next to the queue file)")
+	fs.Func(envflag.Name(EnvSpoolMaxBytes), "most bytes the spool may hold on disk (default 1073741824, 1 GiB)", func(v string) error {
+		if c.SpoolMaxBytes = parseBytes(v); c.SpoolMaxBytes < 0 {
+			return fmt.Errorf("%q is not a positive number of bytes", v)
+		}
+		return nil
+	})
 	s(&c.URL, EnvURL, "public webhook URL; when set, register and subscribe at start-up and self-check every 15 minutes")
 	s(&c.APIBase, EnvAPIBase, "X API base URL (default "+DefaultAPIBase+")")
 	s(&c.ConsumerKey, EnvConsumerKey, "X app consumer key (for registration)")

@@ -33,9 +33,7 @@ func main() { serve.Main("bot", run) }
 // run serves until ctx ends; it prints where it listens to stdout.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	cfg := botserver.FromEnv()
-	fs := flag.NewFlagSet("bot", flag.ContinueOnError)
-	cfg.Flags(fs)
-	log, err := envflag.Parse(fs, args)
+	log, err := envflag.Parse(flags(&cfg), args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -58,4 +56,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return nil // the unfinished jobs are back on the queue: nothing is lost
 	}
 	return err
+}
+
+// flags binds cfg to the bot's flags (envflag.Parse adds -log-level).
+func flags(cfg *botserver.Config) *flag.FlagSet {
+	fs := flag.NewFlagSet("bot", flag.ContinueOnError)
+	cfg.Flags(fs)
+	return fs
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"log/slog"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -53,4 +54,41 @@ func TestProblems(t *testing.T) {
 	assert.False(t, IsDecimal("12a"))
 	assert.False(t, IsDecimal(""))
 	assert.False(t, IsDecimal("123456789012345678901"))
+}
+
+func TestLogLevel(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == EnvLogLevel {
+				return v
+			}
+			return ""
+		}
+	}
+	for _, c := range []struct {
+		env  string
+		args []string
+		want slog.Level
+	}{
+		{"", nil, slog.LevelInfo},
+		{"debug", nil, slog.LevelDebug},
+		{"WARN", nil, slog.LevelWarn},
+		{"error", nil, slog.LevelError},
+		{"error", []string{"-log-level", "debug"}, slog.LevelDebug},
+		{"", []string{"-debug"}, slog.LevelDebug},
+		{"warn", []string{"-debug"}, slog.LevelDebug},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		got, err := parse(fs, c.args, env(c.env))
+		require.NoError(t, err, "%q %v", c.env, c.args)
+		assert.Equal(t, c.want, got, "%q %v", c.env, c.args)
+	}
+
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	_, err := parse(fs, nil, env("verbose"))
+	require.Error(t, err)
+	assert.Equal(t, `LOG_LEVEL "verbose" is not debug, info, warn or error`, err.Error())
+	fs = flag.NewFlagSet("t", flag.ContinueOnError)
+	_, err = parse(fs, []string{"-log-level", "loud"}, env(""))
+	assert.ErrorContains(t, err, `"loud"`)
 }
