@@ -59,8 +59,8 @@ type Server struct {
 	worker  *workerserver.Server
 	mux     *http.ServeMux
 	idle    *idleListener // intake's own listener, never accepting
-	mu      sync.Mutex
-	ln      net.Listener
+	ln      serve.Listener
+	mu      sync.Mutex // guards started
 	started bool
 	closing sync.Once
 	closeE  error
@@ -77,7 +77,10 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	s := &Server{cfg: cfg, log: opts.Logger, ln: opts.Listener, idle: newIdleListener()}
+	s := &Server{cfg: cfg, log: opts.Logger, idle: newIdleListener()}
+	if opts.Listener != nil {
+		s.ln.Set(opts.Listener)
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -141,28 +144,14 @@ func (s *Server) Worker() *workerserver.Server { return s.worker }
 // Listen opens the listener on Config.Addr (unless Options.Listener gave
 // one), so that Addr reports the real address before Run.
 func (s *Server) Listen() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln != nil {
-		return nil
-	}
-	ln, err := net.Listen("tcp", s.cfg.Addr())
-	if err != nil {
+	if err := s.ln.Listen(s.cfg.Addr()); err != nil {
 		return fmt.Errorf("botserver: listen on %s: %w", s.cfg.Addr(), err)
 	}
-	s.ln = ln
 	return nil
 }
 
 // Addr is the listener's address (nil before Listen).
-func (s *Server) Addr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return nil
-	}
-	return s.ln.Addr()
-}
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Run serves until ctx ends or a half stops for good (X refused the bearer
 // token): the endpoints, intake (stream, spool drainer, subscriptions) and
@@ -183,9 +172,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.Listen(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	ln := s.ln
-	s.mu.Unlock()
+	ln := s.ln.Get()
 
 	hs := serve.StartHTTP("botserver", writeTimeout, s.log, serve.Endpoint{Listener: ln, Handler: s.mux})
 	rctx, stop := context.WithCancel(ctx)
@@ -220,11 +207,7 @@ func (s *Server) Run(ctx context.Context) error {
 // call more than once.
 func (s *Server) Close() error {
 	s.closing.Do(func() {
-		s.mu.Lock()
-		if s.ln != nil && !s.started {
-			s.ln.Close()
-		}
-		s.mu.Unlock()
+		s.ln.Close()
 		s.closeE = errors.Join(s.intake.Close(), s.worker.Close(), s.opened.Close())
 	})
 	return s.closeE

@@ -100,9 +100,7 @@ type Server struct {
 
 	stream *stream.Consumer // nil unless Config.Stream()
 
-	mu        sync.Mutex
-	ln, mln   net.Listener
-	listened  bool
+	ln, mln   serve.Listener // the main listener, and METRICS_ADDR's
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -118,8 +116,11 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	s := &Server{cfg: cfg, log: opts.Logger, client: opts.HTTPClient, ln: opts.Listener,
+	s := &Server{cfg: cfg, log: opts.Logger, client: opts.HTTPClient,
 		monitorInterval: opts.MonitorInterval, monitorRetry: opts.MonitorRetry, onWebhookCheck: opts.OnWebhookCheck}
+	if opts.Listener != nil {
+		s.ln.Set(opts.Listener)
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -295,50 +296,24 @@ func (s *Server) Metrics() *intake.Metrics { return s.metrics }
 // one) and, if set, the one on Config.MetricsAddr, so that Addr reports the
 // real address (useful with port 0) before Run runs.
 func (s *Server) Listen() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.listened {
-		return nil
-	}
-	ln := s.ln
-	if ln == nil {
-		var err error
-		if ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
-			return fmt.Errorf("webhookserver: listen on %s: %w", s.cfg.Addr, err)
-		}
+	if err := s.ln.Listen(s.cfg.Addr); err != nil {
+		return fmt.Errorf("webhookserver: listen on %s: %w", s.cfg.Addr, err)
 	}
 	if s.cfg.MetricsAddr != "" {
-		mln, err := net.Listen("tcp", s.cfg.MetricsAddr)
-		if err != nil {
-			ln.Close()
+		if err := s.mln.Listen(s.cfg.MetricsAddr); err != nil {
+			s.ln.Close()
 			return fmt.Errorf("webhookserver: listen on %s for metrics: %w", s.cfg.MetricsAddr, err)
 		}
-		s.mln = mln
 	}
-	s.ln, s.listened = ln, true
 	return nil
 }
 
 // Addr is the address of the main listener (nil before Listen).
-func (s *Server) Addr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return nil
-	}
-	return s.ln.Addr()
-}
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // MetricsAddr is the address of the metrics listener (nil when /metrics is
 // served on the main listener, or before Listen).
-func (s *Server) MetricsAddr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.mln == nil {
-		return nil
-	}
-	return s.mln.Addr()
-}
+func (s *Server) MetricsAddr() net.Addr { return s.mln.Addr() }
 
 // Run runs the server until ctx ends (calling Listen first if needed):
 // the HTTP listeners, the spool drainer, with Config.URL the webhook
@@ -352,14 +327,12 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.Listen(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	eps := []serve.Endpoint{{Listener: s.ln, Handler: s.mux}}
-	if s.mln != nil {
+	eps := []serve.Endpoint{{Listener: s.ln.Get(), Handler: s.mux}}
+	if mln := s.mln.Get(); mln != nil {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", s.metricH)
-		eps = append(eps, serve.Endpoint{Listener: s.mln, Handler: mux})
+		eps = append(eps, serve.Endpoint{Listener: mln, Handler: mux})
 	}
-	s.mu.Unlock()
 	hs := serve.StartHTTP("webhookserver", writeTimeout, s.log, eps...)
 
 	bg, stopBG := context.WithCancel(ctx)
@@ -407,13 +380,8 @@ func (s *Server) Serve(ctx context.Context) error { return s.Run(ctx) }
 // than once.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
-		s.mu.Lock()
-		for _, l := range []net.Listener{s.ln, s.mln} {
-			if l != nil {
-				l.Close()
-			}
-		}
-		s.mu.Unlock()
+		s.ln.Close()
+		s.mln.Close()
 		var errs []error
 		if err := s.intake.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("webhookserver: closing spool: %w", err))

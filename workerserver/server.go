@@ -101,9 +101,7 @@ type Server struct {
 	conc     int                 // the consumer's concurrency
 	running  atomic.Bool         // the consumer takes jobs
 	started  atomic.Bool         // Run was called
-	mu       sync.Mutex          // guards ln, listened
-	ln       net.Listener        // the metrics listener, once Listen ran
-	listened bool                // Listen ran
+	ln       serve.Listener      // the metrics listener, once Listen ran
 	closing  sync.Once           // Close runs once
 	closeErr error               // Close's result
 	cleanups []func() error      // what Close releases, in order
@@ -352,29 +350,18 @@ func (s *Server) Wake() { s.consumer.Wake() }
 // MetricsOff, so that Addr
 // reports the real address (useful with port 0) before Run. Run calls it.
 func (s *Server) Listen() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.listened || s.cfg.MetricsAddr == "" || s.cfg.MetricsAddr == MetricsOff {
+	if s.cfg.MetricsAddr == "" || s.cfg.MetricsAddr == MetricsOff {
 		return nil
 	}
-	ln, err := net.Listen("tcp", s.cfg.MetricsAddr)
-	if err != nil {
+	if err := s.ln.Listen(s.cfg.MetricsAddr); err != nil {
 		return fmt.Errorf("workerserver: listen on %s (%s; %q disables the listener): %w", s.cfg.MetricsAddr, EnvMetricsAddr, MetricsOff, err)
 	}
-	s.ln, s.listened = ln, true
 	return nil
 }
 
 // Addr is the metrics listener's address (nil without MetricsAddr, or
 // before Listen).
-func (s *Server) Addr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return nil
-	}
-	return s.ln.Addr()
-}
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Run serves the endpoints on MetricsAddr (if set) and consumes jobs until
 // ctx ends. Then it stops taking jobs and drains: the jobs in flight finish,
@@ -389,9 +376,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.Listen(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	ln := s.ln
-	s.mu.Unlock()
+	ln := s.ln.Get()
 
 	cctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -445,11 +430,7 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) release() error {
-	s.mu.Lock()
-	if s.ln != nil && !s.started.Load() { // Run's http.Server closes it otherwise
-		s.ln.Close()
-	}
-	s.mu.Unlock()
+	s.ln.Close()
 	var errs []error
 	for i := len(s.cleanups) - 1; i >= 0; i-- {
 		if err := s.cleanups[i](); err != nil {

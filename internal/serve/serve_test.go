@@ -196,3 +196,32 @@ func TestExitCode(t *testing.T) {
 	assert.Equal(t, 1, exitCode(context.Background(), "bin", bad, nil, &stdout, &stderr))
 	assert.Equal(t, "bin: missing BOT_USER_ID\n", stderr.String())
 }
+
+func TestListener(t *testing.T) {
+	var l Listener
+	assert.Nil(t, l.Addr())
+	assert.Nil(t, l.Get())
+	l.Close() // nothing to close
+	require.NoError(t, l.Listen("127.0.0.1:0"))
+	addr := l.Addr()
+	require.NotNil(t, addr)
+	require.NoError(t, l.Listen("127.0.0.1:0"))
+	assert.Equal(t, addr, l.Addr(), "a second Listen keeps the first listener")
+	conn, err := net.Dial("tcp", addr.String())
+	require.NoError(t, err)
+	conn.Close()
+	l.Close()
+	_, err = net.Dial("tcp", addr.String())
+	assert.Error(t, err, "closed")
+
+	given := listen(t)
+	var g Listener
+	g.Set(given)
+	require.NoError(t, g.Listen("256.0.0.1:1"), "a given listener is kept; nothing is opened")
+	assert.Equal(t, given.Addr(), g.Addr())
+	g.Close()
+
+	var bad Listener
+	assert.Error(t, bad.Listen("256.0.0.1:1"))
+	assert.Nil(t, bad.Addr())
+}
