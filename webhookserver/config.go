@@ -190,26 +190,13 @@ func FromLookup(getenv func(string) string) Config {
 		UserRateLimit:     getenv(EnvUserRate),
 		CommandsFile:      getenv(EnvCommandsFile),
 	}
-	dur := func(env string, p *time.Duration) {
-		if v := getenv(env); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				c.envErrs = append(c.envErrs, fmt.Sprintf("%s %q is not a duration such as 30s or 2m", env, v))
-			}
-			*p = d
-		}
-	}
-	dur(EnvStreamStallTimeout, &c.StreamStallTimeout)
-	dur(EnvStreamMinBackoff, &c.StreamMinBackoff)
-	dur(EnvStreamMaxBackoff, &c.StreamMaxBackoff)
+	v := envflag.Values{Getenv: getenv}
+	v.Duration(EnvStreamStallTimeout, &c.StreamStallTimeout)
+	v.Duration(EnvStreamMinBackoff, &c.StreamMinBackoff)
+	v.Duration(EnvStreamMaxBackoff, &c.StreamMaxBackoff)
 	c.StreamInitialBackfill = DefaultStreamInitialBackfill
-	if v := getenv(EnvStreamInitialBackfill); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			c.envErrs = append(c.envErrs, fmt.Sprintf("%s %q is not a whole number", EnvStreamInitialBackfill, v))
-		}
-		c.StreamInitialBackfill = n
-	}
+	v.Int(EnvStreamInitialBackfill, &c.StreamInitialBackfill)
+	c.envErrs = v.Bad
 	return c
 }
 
@@ -322,15 +309,7 @@ func (c Config) WithDefaults() Config {
 	if c.Delivery == "" {
 		c.Delivery = DefaultDelivery
 	}
-	if c.Queue.Backend == "" {
-		c.Queue.Backend = queueopen.DefaultBackend
-	}
-	if c.Queue.Name == "" {
-		c.Queue.Name = queueopen.DefaultName
-	}
-	if c.Queue.Path == "" && c.Queue.Backend == queueopen.BackendSQLite {
-		c.Queue.Path = queueopen.DefaultPath
-	}
+	c.Queue = c.Queue.WithDefaults()
 	if c.SpoolDir == "" {
 		c.SpoolDir = defaultSpoolDir(c.Queue)
 	}
@@ -443,12 +422,7 @@ var reserved = map[string]bool{"/": true, "/healthz": true, "/readyz": true, "/m
 // "unset".
 func (c Config) String() string {
 	c = c.WithDefaults()
-	set := func(v string) string {
-		if v == "" {
-			return "unset"
-		}
-		return "set"
-	}
+	set := envflag.SetOrUnset
 	metrics := c.MetricsAddr
 	if metrics == "" {
 		metrics = c.Addr

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -91,4 +92,25 @@ func TestLogLevel(t *testing.T) {
 	fs = flag.NewFlagSet("t", flag.ContinueOnError)
 	_, err = parse(fs, []string{"-log-level", "loud"}, env(""))
 	assert.ErrorContains(t, err, `"loud"`)
+}
+
+func TestValues(t *testing.T) {
+	env := map[string]string{"D": "90s", "N": "7", "BAD_D": "soon", "BAD_N": "7x"}
+	v := Values{Getenv: func(k string) string { return env[k] }}
+	d, n := time.Minute, 3
+	v.Duration("UNSET", &d)
+	v.Int("UNSET", &n)
+	assert.Equal(t, time.Minute, d, "unset keeps the target")
+	assert.Equal(t, 3, n)
+	v.Duration("D", &d)
+	v.Int("N", &n)
+	assert.Equal(t, 90*time.Second, d)
+	assert.Equal(t, 7, n)
+	assert.Empty(t, v.Bad)
+	v.Duration("BAD_D", &d)
+	v.Int("BAD_N", &n)
+	assert.Equal(t, []string{`BAD_D "soon" is not a duration such as 30s or 2m`, `BAD_N "7x" is not a whole number`}, v.Bad)
+
+	assert.Equal(t, "set", SetOrUnset("s3cret"))
+	assert.Equal(t, "unset", SetOrUnset(""))
 }

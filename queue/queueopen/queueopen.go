@@ -114,15 +114,16 @@ func (e *Env) Flags(fs *flag.FlagSet) {
 		"Azure Storage connection string (secret; prefer the environment variable)")
 }
 
-// withDefaults fills the zero fields.
-func (e Env) withDefaults() Env {
+// WithDefaults returns e with its zero fields filled: DefaultBackend,
+// DefaultName and, for the SQLite backend, DefaultPath.
+func (e Env) WithDefaults() Env {
 	if e.Backend == "" {
 		e.Backend = DefaultBackend
 	}
 	if e.Name == "" {
 		e.Name = DefaultName
 	}
-	if e.Path == "" {
+	if e.Path == "" && e.Backend == BackendSQLite {
 		e.Path = DefaultPath
 	}
 	return e
@@ -131,7 +132,7 @@ func (e Env) withDefaults() Env {
 // Validate reports every problem of e at once, in an error wrapping
 // ErrConfig. It never shows the connection string.
 func (e Env) Validate() error {
-	e = e.withDefaults()
+	e = e.WithDefaults()
 	var probs []string
 	switch e.Backend {
 	case BackendSQLite, BackendMem:
@@ -155,7 +156,7 @@ func (e Env) Validate() error {
 
 // String describes e for a log line, without the connection string.
 func (e Env) String() string {
-	e = e.withDefaults()
+	e = e.WithDefaults()
 	switch e.Backend {
 	case BackendSQLite:
 		return fmt.Sprintf("backend=sqlite name=%s path=%s", e.Name, e.Path)
@@ -216,7 +217,7 @@ func Open(ctx context.Context, e Env, opts *Options) (*Opened, error) {
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
-	e = e.withDefaults()
+	e = e.WithDefaults()
 	if opts == nil {
 		opts = &Options{}
 	}
