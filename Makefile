@@ -21,6 +21,18 @@ bench:
 lint:
 	@bash scripts/lint.sh
 
+## vet: go vet alone.
+vet:
+	$(GO) vet ./...
+
+## fmt: gofmt -w every Go file git tracks (the files lint checks).
+fmt:
+	@git ls-files -z '*.go' | xargs -0 gofmt -l -w
+
+## azurite: install Azurite (queue and table emulator) into the user cache; make test starts it.
+azurite:
+	@bash scripts/azurite.sh install
+
 ## ort: fetch the ONNX Runtime shared library into the user cache and print its path.
 ort:
 	@bash scripts/ort-lib.sh

@@ -30,7 +30,7 @@
 //	workerserver   the worker binary's server, reusable
 //	botserver      stream, queue and worker in one process (examples/bot)
 //	xfake          a fake X for tests
-//	demo           the end-to-end demo behind `make demo`
+//	internal/demo  the end-to-end demo behind `make demo` (examples/demo)
 //
 // The path of one command:
 //

@@ -1,6 +1,6 @@
 // Package botserver runs the whole bot in one process, for one machine
 // with no public URL: a home PC with a GPU. It composes the two halves the
-// example binaries run apart, the way package demo does:
+// example binaries run apart, the way the demo (internal/demo) does:
 //
 //	X ──GET /2/activity/stream──▶ webhookserver (stream consumer, filter,
 //	                               intake) ──▶ queue (SQLite) ──▶ workerserver

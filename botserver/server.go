@@ -4,17 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/moetron/moetron/internal/serve"
 	"github.com/moetron/moetron/queue"
 	"github.com/moetron/moetron/queue/queueopen"
 	"github.com/moetron/moetron/stream"
@@ -22,9 +20,13 @@ import (
 	"github.com/moetron/moetron/workerserver"
 )
 
-// ShutdownTimeout bounds the wait for HTTP requests in flight at shutdown,
+// shutdownTimeout bounds the wait for HTTP requests in flight at shutdown,
 // once intake and the worker have stopped.
-const ShutdownTimeout = 5 * time.Second
+const shutdownTimeout = 5 * time.Second
+
+// writeTimeout is the listener's: the webhook's, which also bounds a
+// /metrics scrape.
+const writeTimeout = 15 * time.Second
 
 // Options are the optional parts of New; nil means the zero value.
 type Options struct {
@@ -57,8 +59,8 @@ type Server struct {
 	worker  *workerserver.Server
 	mux     *http.ServeMux
 	idle    *idleListener // intake's own listener, never accepting
-	mu      sync.Mutex
-	ln      net.Listener
+	ln      serve.Listener
+	mu      sync.Mutex // guards started
 	started bool
 	closing sync.Once
 	closeE  error
@@ -75,14 +77,16 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	s := &Server{cfg: cfg, log: opts.Logger, ln: opts.Listener, idle: newIdleListener()}
+	s := &Server{cfg: cfg, log: opts.Logger, idle: newIdleListener()}
+	if opts.Listener != nil {
+		s.ln.Set(opts.Listener)
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	reg := opts.Registry
 	if reg == nil {
-		reg = prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		reg = serve.NewRegistry()
 	}
 	o, err := queueopen.Open(ctx, cfg.Webhook.Queue, &queueopen.Options{Logger: s.log.With("component", "queue")})
 	if err != nil {
@@ -112,7 +116,7 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 		return nil, fmt.Errorf("botserver: %w", err)
 	}
 	s.mux = http.NewServeMux()
-	s.mux.HandleFunc("GET /readyz", s.ready)
+	s.mux.HandleFunc("GET /readyz", serve.ReadyHandler(s.log, s.Readiness))
 	s.mux.Handle("/", s.intake.Handler()) // /healthz, /metrics, the webhook path
 	if page := s.worker.OpsPage(); page != nil {
 		// The worker's operator page: it lets in only loopback connections
@@ -123,24 +127,11 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 	return s, nil
 }
 
-// ready answers 200 when intake is ready (the queue answers and, with the
-// stream, it is connected) and the worker consumes; else 503 saying which
-// half is not.
-func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	for _, half := range []struct {
-		name string
-		h    http.Handler
-	}{{"intake", s.intake.Handler()}, {"worker", s.worker.Handler()}} {
-		rec := httptest.NewRecorder()
-		half.h.ServeHTTP(rec, r.Clone(r.Context()))
-		if rec.Code != http.StatusOK {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, "%s: %s", half.name, rec.Body.String())
-			return
-		}
-	}
-	io.WriteString(w, "ok\n")
+// Readiness is the state /readyz reports: the worse of intake's (the
+// queue answers and, with the stream, it is connected) and the worker's
+// (it consumes), each reason naming its half.
+func (s *Server) Readiness(ctx context.Context) serve.Readiness {
+	return s.intake.Readiness(ctx).Prefix("intake").And(s.worker.Readiness(ctx).Prefix("worker"))
 }
 
 // Config returns the configuration, defaults filled in.
@@ -159,28 +150,14 @@ func (s *Server) Worker() *workerserver.Server { return s.worker }
 // Listen opens the listener on Config.Addr (unless Options.Listener gave
 // one), so that Addr reports the real address before Run.
 func (s *Server) Listen() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln != nil {
-		return nil
-	}
-	ln, err := net.Listen("tcp", s.cfg.Addr())
-	if err != nil {
+	if err := s.ln.Listen(s.cfg.Addr()); err != nil {
 		return fmt.Errorf("botserver: listen on %s: %w", s.cfg.Addr(), err)
 	}
-	s.ln = ln
 	return nil
 }
 
 // Addr is the listener's address (nil before Listen).
-func (s *Server) Addr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return nil
-	}
-	return s.ln.Addr()
-}
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Run serves until ctx ends or a half stops for good (X refused the bearer
 // token): the endpoints, intake (stream, spool drainer, subscriptions) and
@@ -201,25 +178,15 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.Listen(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	ln := s.ln
-	s.mu.Unlock()
+	ln := s.ln.Get()
 
-	hs := webhookserver.NewHTTPServer(s.mux, s.log)
-	served := make(chan error, 1)
-	go func() {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			served <- fmt.Errorf("botserver: serving on %s: %w", ln.Addr(), err)
-		}
-		close(served)
-	}()
-
+	hs := serve.StartHTTP("botserver", writeTimeout, s.log, serve.Endpoint{Listener: ln, Handler: s.mux})
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var wg sync.WaitGroup
 	var intakeErr, workerErr error
 	wg.Go(func() {
-		intakeErr = s.intake.Serve(rctx)
+		intakeErr = s.intake.Run(rctx)
 		if intakeErr != nil {
 			s.log.Error("intake stopped", "err", intakeErr)
 		}
@@ -233,30 +200,20 @@ func (s *Server) Run(ctx context.Context) error {
 		stop()
 	})
 	s.log.Info("bot started", "addr", ln.Addr().String(), "config", s.cfg.String())
-	var serveErr error
 	select {
 	case <-rctx.Done():
-	case serveErr = <-served:
+	case <-hs.Failed():
 		stop()
 	}
 	wg.Wait()
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		hs.Close()
-	}
-	return errors.Join(intakeErr, workerErr, serveErr)
+	return errors.Join(intakeErr, workerErr, hs.Shutdown(shutdownTimeout))
 }
 
 // Close releases both halves and the queue; Run calls it. It is safe to
 // call more than once.
 func (s *Server) Close() error {
 	s.closing.Do(func() {
-		s.mu.Lock()
-		if s.ln != nil && !s.started {
-			s.ln.Close()
-		}
-		s.mu.Unlock()
+		s.ln.Close()
 		s.closeE = errors.Join(s.intake.Close(), s.worker.Close(), s.opened.Close())
 	})
 	return s.closeE

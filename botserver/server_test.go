@@ -69,6 +69,8 @@ func TestRunAnswersFromTheStream(t *testing.T) {
 	if rec.Code == http.StatusOK {
 		t.Fatal("/readyz is 200 before Run")
 	}
+	assert.Contains(t, rec.Body.String(), "worker: not consuming", "the reason names the half")
+	assert.Equal(t, "not-ready", rec.Header().Get("X-Moetron-Readiness"))
 	ctx, cancel := context.WithCancel(context.Background())
 	done, stopped := make(chan error, 1), make(chan struct{})
 	go func() {

@@ -287,7 +287,7 @@ var defaultSet = func() *Set {
 	return s
 }()
 
-// Default returns the design's table: rand (moerand, random seed, psi
+// Default returns the built-in table: rand (moerand, random seed, psi
 // 0.55), mess (moemess, random, 1.0) and name (moename, seed from the
 // text, 0.55), in posts and DMs, with the worker's reply text. Its models
 // are the bundled ones, bundled:portrait for rand and name and

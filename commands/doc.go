@@ -3,7 +3,7 @@
 // its seed rules, truncation, models and reply texts from it, so the two
 // always agree on what a command means.
 //
-// Without a file the table is Default, the design's: rand (moerand),
+// Without a file the table is Default, the built-in one: rand (moerand),
 // mess (moemess) and name (moename), drawn by the bundled portrait model
 // (rand, name) and the bundled CPPN (mess) until MODEL_PATH names a model
 // for all three.

@@ -2,7 +2,6 @@ package crc
 
 import (
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -38,7 +37,7 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 		return nil, ErrNoSecret
 	}
 	if h.log == nil {
-		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		h.log = slog.New(slog.DiscardHandler)
 	}
 	return h, nil
 }

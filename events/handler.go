@@ -144,7 +144,7 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 	}
 	log := cfg.Logger
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		log = slog.New(slog.DiscardHandler)
 	}
 	ch, err := crc.NewHandler(crc.HandlerConfig{Secrets: cfg.Secrets, Logger: log})
 	if err != nil {

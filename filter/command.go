@@ -37,7 +37,7 @@ type Command struct {
 	Only Kind
 }
 
-// DefaultCommands returns the default command table of the design:
+// DefaultCommands returns the default command table:
 // rand (moerand), mess (moemess) and name (moename). The slice is a fresh
 // copy; callers may append aliases to it.
 func DefaultCommands() []Command {

@@ -8,7 +8,7 @@
 //
 //   - Match finds the first keyword in a text, by position, as a whole
 //     word and ignoring case; Args is the rest of the text, trimmed.
-//   - Evaluate applies the rules of the design to a decoded
+//   - Evaluate applies the bot's rules (below) to a decoded
 //     events.Payload and returns one Result per tweet or DM event: a Job,
 //     or a Reason why not (not_a_command, own_event, retweet,
 //     not_addressed, blocked, not_for_bot, invalid_event, too_large,
@@ -61,7 +61,8 @@
 //
 // # The job message
 //
-// Job's JSON form is the queue message of the design, fields in the
+// Job's JSON form is the queue message (the contract between webhook and
+// worker, see Job), fields in the
 // documented order, ids as decimal strings, received_at in UTC with whole
 // seconds (omitted when zero). Job.Body validates and checks the 48 KiB
 // limit. encoding/json's default escaping of '<', '>' and '&' is kept so

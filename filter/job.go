@@ -28,8 +28,8 @@ const (
 )
 
 // Job is one command for the worker, and the queue message that carries
-// it. Its JSON form is the queue message of the design, fields in this
-// order, every id a decimal string:
+// it. Its JSON form is the queue message webhook and worker agree on,
+// fields in this order, every id a decimal string:
 //
 //	{"msg_type":"tweet","respond_id":"1332557345071644672","text":"@bot moename hello",
 //	 "user_id":"1247048165561270272","id":"tweet:1332557345071644672","command":"name",

@@ -28,7 +28,7 @@ func golden(t *testing.T, name string, got []byte) {
 	assert.Equal(t, string(want), string(got), "golden file %s (go test -update to rewrite)", path)
 }
 
-// designJob is the example message of DESIGN.md.
+// designJob is the example message of Job's documentation (job.go).
 func designJob() Job {
 	return Job{
 		MsgType: KindTweet, RespondID: "1332557345071644672", Text: "@bot moename hello",
@@ -63,7 +63,7 @@ func TestJobGolden(t *testing.T) {
 }
 
 func TestJobDesignBytes(t *testing.T) {
-	// The exact message of DESIGN.md, written out here as well so that a
+	// The exact message of Job's documentation, written out here as well so that a
 	// regenerated golden file cannot drift from the contract unnoticed.
 	const want = `{"msg_type":"tweet","respond_id":"1332557345071644672","text":"@bot moename hello",` +
 		`"user_id":"1247048165561270272","id":"tweet:1332557345071644672","command":"name",` +

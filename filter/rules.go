@@ -72,7 +72,7 @@ type Result struct {
 // Skipped reports whether the event did not become a job.
 func (r Result) Skipped() bool { return r.Reason != ReasonJob }
 
-// Evaluate applies the stateless rules of the design to every tweet, DM
+// Evaluate applies the stateless rules below to every tweet, DM
 // and chat event in p, for the bot with user id botUserID, and returns one
 // Result per event: tweets first, then DMs, then chats, each in payload
 // order. Other kinds of event (likes, follows, deletes, ...) never become

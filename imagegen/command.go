@@ -90,8 +90,8 @@ type Commands struct {
 	m  map[string]Command
 }
 
-// DefaultCommands returns a new table with the built-in commands of the
-// design: rand (random seed, psi 0.55), mess (random seed, psi 1.0) and name
+// DefaultCommands returns a new table with the built-in commands: rand
+// (random seed, psi 0.55), mess (random seed, psi 1.0) and name
 // (NameSeed, psi 0.55).
 func DefaultCommands() *Commands {
 	c := &Commands{m: map[string]Command{}}

@@ -19,7 +19,7 @@ import (
 	"github.com/moetron/moetron/stream"
 )
 
-// Environment variable names read by FromLookup (the design's names).
+// Environment variable names read by FromLookup (see the README's table).
 const (
 	EnvConsumerKey    = "X_CONSUMER_KEY"
 	EnvConsumerSecret = "X_CONSUMER_SECRET"
@@ -191,26 +191,13 @@ func FromLookup(getenv func(string) string) Config {
 		UserRateLimit:     getenv(EnvUserRate),
 		CommandsFile:      getenv(EnvCommandsFile),
 	}
-	dur := func(env string, p *time.Duration) {
-		if v := getenv(env); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				c.envErrs = append(c.envErrs, fmt.Sprintf("%s %q is not a duration such as 30s or 2m", env, v))
-			}
-			*p = d
-		}
-	}
-	dur(EnvStreamStallTimeout, &c.StreamStallTimeout)
-	dur(EnvStreamMinBackoff, &c.StreamMinBackoff)
-	dur(EnvStreamMaxBackoff, &c.StreamMaxBackoff)
+	v := envflag.Values{Getenv: getenv}
+	v.Duration(EnvStreamStallTimeout, &c.StreamStallTimeout)
+	v.Duration(EnvStreamMinBackoff, &c.StreamMinBackoff)
+	v.Duration(EnvStreamMaxBackoff, &c.StreamMaxBackoff)
 	c.StreamInitialBackfill = DefaultStreamInitialBackfill
-	if v := getenv(EnvStreamInitialBackfill); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			c.envErrs = append(c.envErrs, fmt.Sprintf("%s %q is not a whole number", EnvStreamInitialBackfill, v))
-		}
-		c.StreamInitialBackfill = n
-	}
+	v.Int(EnvStreamInitialBackfill, &c.StreamInitialBackfill)
+	c.envErrs = v.Bad
 	return c
 }
 
@@ -282,6 +269,12 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	s(&c.Path, EnvPath, "webhook path (default "+DefaultPath+")")
 	s(&c.MetricsAddr, EnvMetricsAddr, "separate listen address for /metrics (default: serve it on the main listener)")
 	s(&c.SpoolDir, EnvSpoolDir, "directory of the spool used while the queue is down (default next to the queue file)")
+	fs.Func(envflag.Name(EnvSpoolMaxBytes), "most bytes the spool may hold on disk (default 1073741824, 1 GiB)", func(v string) error {
+		if c.SpoolMaxBytes = parseBytes(v); c.SpoolMaxBytes < 0 {
+			return fmt.Errorf("%q is not a positive number of bytes", v)
+		}
+		return nil
+	})
 	s(&c.URL, EnvURL, "public webhook URL; when set, register and subscribe at start-up and self-check every 15 minutes")
 	s(&c.APIBase, EnvAPIBase, "X API base URL (default "+DefaultAPIBase+")")
 	s(&c.ConsumerKey, EnvConsumerKey, "X app consumer key (for registration)")
@@ -317,15 +310,7 @@ func (c Config) WithDefaults() Config {
 	if c.Delivery == "" {
 		c.Delivery = DefaultDelivery
 	}
-	if c.Queue.Backend == "" {
-		c.Queue.Backend = queueopen.DefaultBackend
-	}
-	if c.Queue.Name == "" {
-		c.Queue.Name = queueopen.DefaultName
-	}
-	if c.Queue.Path == "" && c.Queue.Backend == queueopen.BackendSQLite {
-		c.Queue.Path = queueopen.DefaultPath
-	}
+	c.Queue = c.Queue.WithDefaults()
 	if c.SpoolDir == "" {
 		c.SpoolDir = defaultSpoolDir(c.Queue)
 	}
@@ -438,12 +423,7 @@ var reserved = map[string]bool{"/": true, "/healthz": true, "/readyz": true, "/m
 // "unset".
 func (c Config) String() string {
 	c = c.WithDefaults()
-	set := func(v string) string {
-		if v == "" {
-			return "unset"
-		}
-		return "set"
-	}
+	set := envflag.SetOrUnset
 	metrics := c.MetricsAddr
 	if metrics == "" {
 		metrics = c.Addr

@@ -3,6 +3,7 @@ package webhookserver_test
 import (
 	"errors"
 	"flag"
+	"io"
 	"path/filepath"
 	"testing"
 	"time"
@@ -89,13 +90,19 @@ func TestFlagsOverrideEnvironment(t *testing.T) {
 	}))
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	c.Flags(fs)
-	require.NoError(t, fs.Parse([]string{"-bot-user-id", "42", "-webhook-path", "/flag", "-queue-backend", "mem", "-metrics-addr", ":9100"}))
+	require.NoError(t, fs.Parse([]string{"-bot-user-id", "42", "-webhook-path", "/flag", "-queue-backend", "mem", "-metrics-addr", ":9100",
+		"-spool-max-bytes", "4096"}))
 	assert.Equal(t, "from-env", c.ConsumerSecret)
 	assert.Equal(t, "42", c.BotUserID)
 	assert.Equal(t, "/flag", c.Path)
 	assert.Equal(t, "envq", c.Queue.Name)
 	assert.Equal(t, "mem", c.Queue.Backend)
 	assert.Equal(t, ":9100", c.MetricsAddr)
+	assert.Equal(t, int64(4096), c.SpoolMaxBytes)
+	bad := flag.NewFlagSet("t", flag.ContinueOnError)
+	bad.SetOutput(io.Discard)
+	c.Flags(bad)
+	assert.ErrorContains(t, bad.Parse([]string{"-spool-max-bytes", "1GiB"}), `"1GiB" is not a positive number of bytes`)
 	for _, name := range []string{"x-consumer-secret", "webhook-addr", "port", "webhook-url", "spool-dir", "x-api-base", "x-bearer-token", "queue-path"} {
 		assert.NotNil(t, fs.Lookup(name), name)
 	}

@@ -2,7 +2,7 @@
 // reads the configuration, opens the queue and the spool, and serves X's
 // webhook next to health, readiness and metrics endpoints, so that a binary
 // (examples/webhook, examples/demo) or a user's own main only loads a Config
-// and calls Serve.
+// and calls Run.
 //
 // # Endpoints
 //
@@ -37,9 +37,9 @@
 // The stream consumer hands each event to the same intake.Handle as the
 // webhook, so one event that arrives both ways (or twice on the stream,
 // after a backfill) becomes one job through the filter's duplicate
-// suppression. It runs under Serve's context, finishes the event in hand
+// suppression. It runs under Run's context, finishes the event in hand
 // at shutdown, and reconnects on its own (see package stream); a 401 or
-// 403 from X stops Serve with an error matching stream.ErrUnauthorized.
+// 403 from X stops Run with an error matching stream.ErrUnauthorized.
 // Options.Stream tunes it; so do STREAM_STALL_TIMEOUT, STREAM_MIN_BACKOFF,
 // STREAM_MAX_BACKOFF (Go durations; defaults 30s, 1s, 64s) and
 // STREAM_INITIAL_BACKFILL_MINUTES (0 to 5, default 0: the backfill asked for
@@ -47,7 +47,7 @@
 //
 // # Configuration
 //
-// Config holds the design's names; FromEnv reads them and Config.Flags binds
+// Config holds the environment variables' values; FromEnv reads them and Config.Flags binds
 // each to a flag (-x-consumer-secret, -bot-user-id, -webhook-addr, ...).
 // BOT_USER_ID is required, X_CONSUMER_SECRET for webhook delivery and
 // X_BEARER_TOKEN for stream delivery; Validate names every
@@ -58,7 +58,7 @@
 // next to the SQLite queue file, else to a state directory.
 //
 // When WEBHOOK_URL is set (with X_BEARER_TOKEN and the four OAuth values),
-// Serve runs a webhooks.Monitor once the listener is up: its first check
+// Run runs a webhooks.Monitor once the listener is up: its first check
 // registers the URL (X's CRC round trip reaches this server), subscribes the
 // bot, and then it re-checks every 15 minutes, re-validating, re-subscribing
 // and asking X to replay what was missed since intake.LastEvent. A failed
@@ -69,15 +69,15 @@
 //
 // # Serving
 //
-// Serve runs http.Servers with ReadHeaderTimeout, ReadTimeout, WriteTimeout,
-// IdleTimeout and MaxHeaderBytes set (see the constants); the POST body
-// limit is the events handler's (Options.MaxBodyBytes, default 1 MiB). When
-// its context ends it stops accepting, lets requests in flight finish (at
-// most ShutdownTimeout), stops the spool drainer and closes the spool and
-// the queue. Only main handles signals: pass it a signal.NotifyContext.
+// Run runs http.Servers with header, read, write (15 s) and idle timeouts
+// and a 64 KiB header limit; the POST body limit is the events handler's
+// (Options.MaxBodyBytes, default 1 MiB). When its context ends it stops
+// accepting, lets requests in flight finish (at most 20 s), stops the spool
+// drainer and closes the spool and the queue. Only main handles signals:
+// pass it a signal.NotifyContext. (Serve is Run's old, deprecated name.)
 //
 //	cfg := webhookserver.FromEnv()
 //	srv, err := webhookserver.New(ctx, cfg, &webhookserver.Options{Logger: log})
 //	if err != nil { ... }
-//	err = srv.Serve(ctx)
+//	err = srv.Run(ctx)
 package webhookserver

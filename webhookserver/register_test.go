@@ -38,7 +38,7 @@ func TestRegistersXAASubscriptions(t *testing.T) {
 		}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
+	go func() { done <- srv.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
 	next := func() webhooks.Status {

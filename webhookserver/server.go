@@ -4,42 +4,34 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/moetron/moetron/commands"
 	"github.com/moetron/moetron/events"
 	"github.com/moetron/moetron/filter"
 	"github.com/moetron/moetron/intake"
+	"github.com/moetron/moetron/internal/serve"
 	"github.com/moetron/moetron/queue"
 	"github.com/moetron/moetron/queue/queueopen"
 	"github.com/moetron/moetron/stream"
 	"github.com/moetron/moetron/webhooks"
 )
 
-// Timeouts and limits of the HTTP servers Serve runs. X expects a CRC answer
-// well under 3 s and a delivery answer within a few seconds; a POST is
-// answered once its jobs are durable (one enqueue, at most the intake's
-// EnqueueTimeout, or one fsync).
+// Timeouts of the HTTP servers Run runs, beyond serve's read and idle
+// limits. X expects a CRC answer well under 3 s and a delivery answer
+// within a few seconds; a POST is answered once its jobs are durable (one
+// enqueue, at most the intake's EnqueueTimeout, or one fsync).
 const (
-	ReadHeaderTimeout = 5 * time.Second
-	ReadTimeout       = 10 * time.Second
-	WriteTimeout      = 15 * time.Second
-	IdleTimeout       = 60 * time.Second
-	MaxHeaderBytes    = 64 << 10
-	// ReadyTimeout bounds the queue check of /readyz.
-	ReadyTimeout = 2 * time.Second
-	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
-	ShutdownTimeout = 20 * time.Second
+	writeTimeout = 15 * time.Second
+	// shutdownTimeout bounds the wait for in-flight requests at shutdown.
+	shutdownTimeout = 20 * time.Second
 )
 
 // Options are the optional parts of New; nil means the zero value.
@@ -108,15 +100,13 @@ type Server struct {
 
 	stream *stream.Consumer // nil unless Config.Stream()
 
-	mu        sync.Mutex
-	ln, mln   net.Listener
-	listened  bool
+	ln, mln   serve.Listener // the main listener, and METRICS_ADDR's
 	closeOnce sync.Once
 	closeErr  error
 }
 
 // New validates cfg, opens the queue (unless opts gives one) and the spool,
-// and builds the handlers. Call Listen and Serve to run it, or mount Handler
+// and builds the handlers. Call Listen and Run to run it, or mount Handler
 // yourself; either way Close it.
 func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
@@ -126,18 +116,20 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	s := &Server{cfg: cfg, log: opts.Logger, client: opts.HTTPClient, ln: opts.Listener,
+	s := &Server{cfg: cfg, log: opts.Logger, client: opts.HTTPClient,
 		monitorInterval: opts.MonitorInterval, monitorRetry: opts.MonitorRetry, onWebhookCheck: opts.OnWebhookCheck}
+	if opts.Listener != nil {
+		s.ln.Set(opts.Listener)
+	}
 	if s.log == nil {
-		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.client == nil {
 		s.client = &http.Client{Timeout: 30 * time.Second}
 	}
 	reg := opts.Registry
 	if reg == nil {
-		reg = prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		reg = serve.NewRegistry()
 	}
 	f := opts.Filter
 	if f == nil {
@@ -235,11 +227,7 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 	if h != nil {
 		s.mux.Handle(cfg.Path, h)
 	}
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "ok\n")
-	})
-	s.mux.HandleFunc("GET /readyz", s.ready)
+	serve.HandleHealth(s.mux, s.log, s.Readiness)
 	if cfg.MetricsAddr == "" {
 		s.mux.Handle("GET /metrics", LocalOnly(s.metricH))
 	}
@@ -265,43 +253,23 @@ func LocalOnly(h http.Handler) http.Handler {
 	})
 }
 
-// ready serves /readyz: 200 "ready", 200 "degraded: <why>" (the webhook
-// still takes deliveries, into the spool, or only one of webhook and
-// stream works), or 503 "not ready: <why>" (a delivery would get 503, or
-// a stream-only server has no stream). The state is also in the
-// X-Moetron-Readiness header, for load balancers that read headers.
-func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), ReadyTimeout)
-	defer cancel()
-	rd := s.intake.Readiness(ctx)
-	if s.stream != nil && rd.State != intake.StateNotReady {
+// Readiness is the state /readyz reports: the intake's (ready; degraded
+// while the queue is down but the spool takes the jobs; not ready when a
+// delivery would get 503), and with the stream, degraded while it is not
+// connected (not ready for a stream-only server).
+func (s *Server) Readiness(ctx context.Context) serve.Readiness {
+	ir := s.intake.Readiness(ctx)
+	rd := serve.Readiness{State: ir.State, Reason: ir.Reason}
+	if s.stream != nil {
 		if err := s.stream.Ready(); err != nil {
 			if s.cfg.Webhook() {
-				rd = intake.Readiness{State: intake.StateDegraded, Reason: joinReason(rd.Reason, "stream not connected")}
+				rd = rd.And(serve.Degraded("stream not connected"))
 			} else {
-				rd = intake.Readiness{State: intake.StateNotReady, Reason: joinReason(rd.Reason, "stream not connected")}
+				rd = rd.And(serve.NotReady("stream not connected"))
 			}
 		}
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Moetron-Readiness", strings.ReplaceAll(rd.State, " ", "-"))
-	switch rd.State {
-	case intake.StateReady:
-		io.WriteString(w, "ready\n")
-	case intake.StateDegraded:
-		io.WriteString(w, "degraded: "+rd.Reason+"\n")
-	default:
-		s.log.Warn("not ready", "reason", rd.Reason)
-		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "not ready: "+rd.Reason+"\n")
-	}
-}
-
-func joinReason(a, b string) string {
-	if a == "" {
-		return b
-	}
-	return a + "; " + b
+	return rd
 }
 
 // Stream returns the stream consumer (nil unless Config.Delivery is
@@ -326,103 +294,51 @@ func (s *Server) Metrics() *intake.Metrics { return s.metrics }
 
 // Listen opens the listener on Config.Addr (unless Options.Listener gave
 // one) and, if set, the one on Config.MetricsAddr, so that Addr reports the
-// real address (useful with port 0) before Serve runs.
+// real address (useful with port 0) before Run runs.
 func (s *Server) Listen() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.listened {
-		return nil
-	}
-	ln := s.ln
-	if ln == nil {
-		var err error
-		if ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
-			return fmt.Errorf("webhookserver: listen on %s: %w", s.cfg.Addr, err)
-		}
+	if err := s.ln.Listen(s.cfg.Addr); err != nil {
+		return fmt.Errorf("webhookserver: listen on %s: %w", s.cfg.Addr, err)
 	}
 	if s.cfg.MetricsAddr != "" {
-		mln, err := net.Listen("tcp", s.cfg.MetricsAddr)
-		if err != nil {
-			ln.Close()
+		if err := s.mln.Listen(s.cfg.MetricsAddr); err != nil {
+			s.ln.Close()
 			return fmt.Errorf("webhookserver: listen on %s for metrics: %w", s.cfg.MetricsAddr, err)
 		}
-		s.mln = mln
 	}
-	s.ln, s.listened = ln, true
 	return nil
 }
 
 // Addr is the address of the main listener (nil before Listen).
-func (s *Server) Addr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return nil
-	}
-	return s.ln.Addr()
-}
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // MetricsAddr is the address of the metrics listener (nil when /metrics is
 // served on the main listener, or before Listen).
-func (s *Server) MetricsAddr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.mln == nil {
-		return nil
-	}
-	return s.mln.Addr()
-}
+func (s *Server) MetricsAddr() net.Addr { return s.mln.Addr() }
 
-// NewHTTPServer returns an http.Server for h with the package's timeouts
-// and header limit.
-func NewHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: ReadHeaderTimeout,
-		ReadTimeout:       ReadTimeout,
-		WriteTimeout:      WriteTimeout,
-		IdleTimeout:       IdleTimeout,
-		MaxHeaderBytes:    MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-}
-
-// Serve runs the server until ctx ends (calling Listen first if needed):
+// Run runs the server until ctx ends (calling Listen first if needed):
 // the HTTP listeners, the spool drainer, with Config.URL the webhook
 // registration and its periodic self-check, and with Delivery stream or
 // both the stream consumer. If the consumer stops for good (X refused the
-// bearer token) Serve shuts down and returns its error. When ctx ends it stops
-// accepting, waits up to ShutdownTimeout for requests in flight, stops the
+// bearer token) Run shuts down and returns its error. When ctx ends it
+// stops accepting, waits up to 20 s for requests in flight, stops the
 // drainer and closes the server. It returns nil after a clean shutdown.
-func (s *Server) Serve(ctx context.Context) error {
+func (s *Server) Run(ctx context.Context) error {
 	defer s.Close()
 	if err := s.Listen(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	ln, mln := s.ln, s.mln
-	s.mu.Unlock()
-
-	srvs := []*http.Server{NewHTTPServer(s.mux, s.log)}
-	lns := []net.Listener{ln}
-	if mln != nil {
+	eps := []serve.Endpoint{{Listener: s.ln.Get(), Handler: s.mux}}
+	if mln := s.mln.Get(); mln != nil {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", s.metricH)
-		srvs = append(srvs, NewHTTPServer(mux, s.log))
-		lns = append(lns, mln)
+		eps = append(eps, serve.Endpoint{Listener: mln, Handler: mux})
 	}
+	hs := serve.StartHTTP("webhookserver", writeTimeout, s.log, eps...)
 
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
-	errc := make(chan error, len(srvs)+2)
+	streamErr := make(chan error, 1)
 	var wg sync.WaitGroup
-	for i, srv := range srvs {
-		wg.Go(func() {
-			if err := srv.Serve(lns[i]); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("webhookserver: serving on %s: %w", lns[i].Addr(), err)
-			}
-		})
-	}
 	wg.Go(func() {
 		if err := s.intake.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
 			s.log.Error("spool drainer stopped", "err", err)
@@ -436,7 +352,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		// stored; an auth failure stops the server with its error.
 		wg.Go(func() {
 			if err := s.stream.Run(bg); err != nil {
-				errc <- fmt.Errorf("webhookserver: stream: %w", err)
+				streamErr <- fmt.Errorf("webhookserver: stream: %w", err)
 			}
 		})
 	}
@@ -444,34 +360,28 @@ func (s *Server) Serve(ctx context.Context) error {
 	var err error
 	select {
 	case <-ctx.Done():
-	case err = <-errc:
+	case <-hs.Failed():
+	case err = <-streamErr:
 	}
 	s.log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
-	defer cancel()
-	for _, srv := range srvs {
-		if serr := srv.Shutdown(sctx); serr != nil {
-			err = errors.Join(err, fmt.Errorf("webhookserver: shutdown: %w", serr))
-			srv.Close()
-		}
-	}
+	err = errors.Join(err, hs.Shutdown(shutdownTimeout))
 	stopBG()
 	wg.Wait()
 	return errors.Join(err, s.Close())
 }
+
+// Serve is Run.
+//
+// Deprecated: use Run, the name every moetron server uses.
+func (s *Server) Serve(ctx context.Context) error { return s.Run(ctx) }
 
 // Close closes the listeners, the spool and the queue if the server opened
 // it. Spooled jobs stay on disk for the next start. It is safe to call more
 // than once.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
-		s.mu.Lock()
-		for _, l := range []net.Listener{s.ln, s.mln} {
-			if l != nil {
-				l.Close()
-			}
-		}
-		s.mu.Unlock()
+		s.ln.Close()
+		s.mln.Close()
 		var errs []error
 		if err := s.intake.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("webhookserver: closing spool: %w", err))

@@ -258,7 +258,7 @@ func TestServeSeparateMetricsAndShutdown(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
+	go func() { done <- srv.Run(ctx) }()
 
 	body := eventstest.Fixture("mention_moename")
 	req, err := http.NewRequest("POST", base+"/webhook", bytes.NewReader(body))
@@ -302,7 +302,7 @@ func TestShutdownWaitsForInFlight(t *testing.T) {
 	require.NoError(t, srv.Listen())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
+	go func() { done <- srv.Run(ctx) }()
 
 	req, err := http.NewRequest("POST", "http://"+srv.Addr().String()+"/webhook",
 		bytes.NewReader(eventstest.Fixture("mention_moerand")))
@@ -370,7 +370,7 @@ func TestRegistersWithX(t *testing.T) {
 		}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
+	go func() { done <- srv.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
 	select {
@@ -451,7 +451,7 @@ func TestRegistrationRetriesWhileXIsDown(t *testing.T) {
 		}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
+	go func() { done <- srv.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
 	select {
@@ -499,7 +499,7 @@ func streamSetup(t *testing.T, delivery string) (*xfake.Server, *webhookserver.S
 	require.NoError(t, srv.Listen())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
+	go func() { done <- srv.Run(ctx) }()
 	var once sync.Once
 	var err error
 	stop := func() error {
@@ -577,7 +577,7 @@ func TestBothDeliveriesMakeOneJob(t *testing.T) {
 	assert.Contains(t, metricsText(t, srv.Handler()), `moetron_webhook_decisions_total{reason="duplicate"} 2`)
 }
 
-func TestStreamAuthFailureStopsServe(t *testing.T) {
+func TestStreamAuthFailureStopsRun(t *testing.T) {
 	x := xfake.Start(t, xfake.Config{})
 	cfg := baseConfig(t)
 	cfg.Delivery = webhookserver.DeliveryStream
@@ -585,7 +585,7 @@ func TestStreamAuthFailureStopsServe(t *testing.T) {
 	cfg.BearerToken = "not-the-bearer-token"
 	srv, _ := newServer(t, cfg, nil)
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(context.Background()) }()
+	go func() { done <- srv.Run(context.Background()) }()
 	select {
 	case err := <-done:
 		require.ErrorIs(t, err, stream.ErrUnauthorized)
@@ -651,7 +651,7 @@ func TestStreamDeliveryManagesSubscriptions(t *testing.T) {
 	require.NoError(t, srv.Listen())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
+	go func() { done <- srv.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 
 	require.Eventually(t, func() bool {

@@ -22,8 +22,8 @@ import (
 	"github.com/moetron/moetron/workerserver/opspage"
 )
 
-// Environment variable names read by FromLookup: the design's names, then
-// the worker's own tuning.
+// Environment variable names read by FromLookup (see the README's table):
+// the bot's, then the worker's own tuning.
 const (
 	EnvBotUserID         = "BOT_USER_ID"
 	EnvConsumerKey       = "X_CONSUMER_KEY"
@@ -198,28 +198,12 @@ func FromLookup(getenv func(string) string) Config {
 		CommandsFile:      getenv(EnvCommandsFile),
 		Ops:               opspage.FromLookup(getenv),
 	}
-	num := func(env string, p *int) {
-		if v := getenv(env); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				c.envErrs = append(c.envErrs, fmt.Sprintf("%s %q is not a whole number", env, v))
-			}
-			*p = n
-		}
-	}
-	num(EnvConcurrency, &c.Concurrency)
-	num(EnvMaxDequeue, &c.MaxDequeue)
-	dur := func(env string, p *time.Duration) {
-		if v := getenv(env); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				c.envErrs = append(c.envErrs, fmt.Sprintf("%s %q is not a duration such as 30s or 2m", env, v))
-			}
-			*p = d
-		}
-	}
-	dur(EnvDrainTimeout, &c.DrainTimeout)
-	dur(EnvVisibility, &c.Visibility)
+	v := envflag.Values{Getenv: getenv}
+	v.Int(EnvConcurrency, &c.Concurrency)
+	v.Int(EnvMaxDequeue, &c.MaxDequeue)
+	v.Duration(EnvDrainTimeout, &c.DrainTimeout)
+	v.Duration(EnvVisibility, &c.Visibility)
+	c.envErrs = v.Bad
 	return c
 }
 
@@ -277,15 +261,7 @@ func (c Config) WithDefaults() Config {
 	if c.Visibility == 0 {
 		c.Visibility = DefaultVisibility
 	}
-	if c.Queue.Backend == "" {
-		c.Queue.Backend = queueopen.DefaultBackend
-	}
-	if c.Queue.Name == "" {
-		c.Queue.Name = queueopen.DefaultName
-	}
-	if c.Queue.Path == "" && c.Queue.Backend == queueopen.BackendSQLite {
-		c.Queue.Path = queueopen.DefaultPath
-	}
+	c.Queue = c.Queue.WithDefaults()
 	if c.Ledger == "" {
 		c.Ledger = defaultLedger(c.Queue)
 	}
@@ -382,12 +358,7 @@ func (c Config) Validate() error {
 // "unset"; so does Printf's %v, which calls it.
 func (c Config) String() string {
 	c = c.WithDefaults()
-	set := func(v string) string {
-		if v == "" {
-			return "unset"
-		}
-		return "set"
-	}
+	set := envflag.SetOrUnset
 	model := c.ModelPath
 	if model == "" {
 		model = "bundled"

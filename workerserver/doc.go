@@ -7,7 +7,7 @@
 //
 // # Configuration
 //
-// Config holds the design's names; FromEnv reads them and Config.Flags binds
+// Config holds the environment variables' values; FromEnv reads them and Config.Flags binds
 // each to a flag named after it (-bot-user-id, -x-consumer-key, -model-path,
 // ...). BOT_USER_ID and the four OAuth 1.0a values (X_CONSUMER_KEY,
 // X_CONSUMER_SECRET, X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET) are required;
@@ -37,14 +37,15 @@
 //	OPS_PAGE              on: the operator page at /ops/ ("off": none)
 //	OPS_TOKEN             unset: /ops/ answers loopback connections only
 //
-// The last four are the worker's own names, not the design's; a value that
-// does not parse is reported by Validate with the other problems.
+// A value that does not parse is reported by Validate with the other problems.
 //
 // # Endpoints
 //
 //	GET /healthz   200 while the process lives
-//	GET /readyz    200 while Run consumes, X accepts the OAuth tokens and the
-//	               queue answers a Len within ReadyTimeout, else 503
+//	GET /readyz    200 "ready" while Run consumes, X accepts the OAuth
+//	               tokens and the queue answers a Len within 2 s, else 503
+//	               "not ready: <why>" (X-Moetron-Readiness: ready or
+//	               not-ready, as webhookserver's)
 //	GET /metrics   Prometheus
 //	/ops/          the operator page (package workerserver/opspage): recent
 //	               jobs with thumbnails, last errors, queue and poison depth,
@@ -91,8 +92,8 @@
 // model that does not load, a queue that cannot be opened or OAuth tokens X
 // refuses is an error of New, not of Run. Run logs the absolute path of
 // the SQLite queue file (QueuePath) with its start line, so that an
-// operator sees at once whether the webhook and the worker share a queue. Run serves METRICS_ADDR (an http.Server with the
-// timeouts of the constants) and consumes until its context ends; then it
+// operator sees at once whether the webhook and the worker share a queue. Run serves METRICS_ADDR (an http.Server with
+// header, read, write and idle timeouts) and consumes until its context ends; then it
 // stops taking jobs, lets those in flight finish for up to DrainTimeout,
 // releases the rest to the queue (Run's error then wraps
 // queue.ErrDrainTimeout: nothing is lost, another worker takes them), shuts

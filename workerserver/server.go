@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,11 +13,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/moetron/moetron/commands"
 	"github.com/moetron/moetron/imagegen"
+	"github.com/moetron/moetron/internal/serve"
 	"github.com/moetron/moetron/queue"
 	"github.com/moetron/moetron/queue/queueopen"
 	"github.com/moetron/moetron/reply"
@@ -28,18 +27,12 @@ import (
 	"github.com/moetron/moetron/workerserver/opspage"
 )
 
-// Timeouts of the metrics server and of the readiness check.
+// Timeouts of the metrics server, beyond serve's read and idle limits.
 const (
-	ReadHeaderTimeout = 5 * time.Second
-	ReadTimeout       = 10 * time.Second
-	WriteTimeout      = 30 * time.Second
-	IdleTimeout       = 60 * time.Second
-	MaxHeaderBytes    = 64 << 10
-	// ReadyTimeout bounds the queue check of /readyz.
-	ReadyTimeout = 2 * time.Second
-	// ShutdownTimeout bounds the wait for metrics requests in flight once
+	writeTimeout = 30 * time.Second
+	// shutdownTimeout bounds the wait for metrics requests in flight once
 	// the consumer has drained.
-	ShutdownTimeout = 5 * time.Second
+	shutdownTimeout = 5 * time.Second
 )
 
 // Options are the optional parts of New; nil means the zero value.
@@ -109,9 +102,7 @@ type Server struct {
 	conc     int                 // the consumer's concurrency
 	running  atomic.Bool         // the consumer takes jobs
 	started  atomic.Bool         // Run was called
-	mu       sync.Mutex          // guards ln, listened
-	ln       net.Listener        // the metrics listener, once Listen ran
-	listened bool                // Listen ran
+	ln       serve.Listener      // the metrics listener, once Listen ran
 	closing  sync.Once           // Close runs once
 	closeErr error               // Close's result
 	cleanups []func() error      // what Close releases, in order
@@ -139,8 +130,7 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.reg == nil {
-		s.reg = prometheus.NewRegistry()
-		s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		s.reg = serve.NewRegistry()
 	}
 	if err := s.build(ctx, opts); err != nil {
 		s.release()
@@ -252,11 +242,7 @@ func (s *Server) build(ctx context.Context, opts *Options) error {
 
 	s.mux = http.NewServeMux()
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "ok\n")
-	})
-	s.mux.HandleFunc("GET /readyz", s.ready)
+	serve.HandleHealth(s.mux, s.log, s.Readiness)
 	if err := s.mountOps(ccfg.Poison, ccfg.PoisonFactory); err != nil {
 		return err
 	}
@@ -295,28 +281,21 @@ func (s *Server) checkAtStart(ctx context.Context, client *reply.Client, timeout
 	return err
 }
 
-// ready answers 200 while the consumer runs and the queue answers.
-func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+// Readiness is the state /readyz reports: ready while Run consumes, X
+// accepts the OAuth tokens and the queue answers; else not ready, saying
+// which.
+func (s *Server) Readiness(ctx context.Context) serve.Readiness {
 	if s.gate.Paused() {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "paused: X refused the OAuth credentials (401); jobs wait on the queue\n")
-		return
+		return serve.NotReady("paused: X refused the OAuth credentials (401); jobs wait on the queue")
 	}
 	if !s.running.Load() {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "not consuming\n")
-		return
+		return serve.NotReady("not consuming")
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), ReadyTimeout)
-	defer cancel()
 	if _, err := s.q.Len(ctx); err != nil {
 		s.log.Warn("readiness check failed", "err", err)
-		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "queue unavailable\n")
-		return
+		return serve.NotReady("queue unavailable")
 	}
-	io.WriteString(w, "ok\n")
+	return serve.Ready()
 }
 
 // Config returns the configuration, defaults filled in.
@@ -379,29 +358,18 @@ func (s *Server) Wake() { s.consumer.Wake() }
 // MetricsOff, so that Addr
 // reports the real address (useful with port 0) before Run. Run calls it.
 func (s *Server) Listen() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.listened || s.cfg.MetricsAddr == "" || s.cfg.MetricsAddr == MetricsOff {
+	if s.cfg.MetricsAddr == "" || s.cfg.MetricsAddr == MetricsOff {
 		return nil
 	}
-	ln, err := net.Listen("tcp", s.cfg.MetricsAddr)
-	if err != nil {
+	if err := s.ln.Listen(s.cfg.MetricsAddr); err != nil {
 		return fmt.Errorf("workerserver: listen on %s (%s; %q disables the listener): %w", s.cfg.MetricsAddr, EnvMetricsAddr, MetricsOff, err)
 	}
-	s.ln, s.listened = ln, true
 	return nil
 }
 
 // Addr is the metrics listener's address (nil without MetricsAddr, or
 // before Listen).
-func (s *Server) Addr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return nil
-	}
-	return s.ln.Addr()
-}
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Run serves the endpoints on MetricsAddr (if set) and consumes jobs until
 // ctx ends. Then it stops taking jobs and drains: the jobs in flight finish,
@@ -416,31 +384,22 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.Listen(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	ln := s.ln
-	s.mu.Unlock()
+	ln := s.ln.Get()
 
 	cctx, stop := context.WithCancel(ctx)
 	defer stop()
-	var srv *http.Server
-	var serveErr error
-	served := make(chan struct{})
+	var eps []serve.Endpoint
 	if ln != nil {
-		srv = &http.Server{
-			Handler: s.mux, ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
-			WriteTimeout: WriteTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes,
-			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		}
-		go func() {
-			defer close(served)
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				serveErr = fmt.Errorf("workerserver: serving on %s: %w", ln.Addr(), err)
-				stop() // no metrics means no readiness probe: stop and say so
-			}
-		}()
-	} else {
-		close(served)
+		eps = append(eps, serve.Endpoint{Listener: ln, Handler: s.mux})
 	}
+	hs := serve.StartHTTP("workerserver", writeTimeout, s.log, eps...)
+	go func() {
+		select {
+		case <-hs.Failed():
+			stop() // no metrics means no readiness probe: stop and say so
+		case <-cctx.Done():
+		}
+	}()
 
 	attrs := []any{"config", s.cfg.String(), "device", s.Device(), "concurrency", s.conc}
 	if p := s.QueuePath(); p != "" {
@@ -462,15 +421,7 @@ func (s *Server) Run(ctx context.Context) error {
 		s.log.Info("worker drained")
 	}
 
-	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
-		if serr := srv.Shutdown(sctx); serr != nil {
-			srv.Close()
-		}
-		cancel()
-	}
-	<-served
-	return errors.Join(err, serveErr)
+	return errors.Join(err, hs.Shutdown(shutdownTimeout))
 }
 
 // Close stops a running consumer (draining as Run does), then closes the
@@ -487,11 +438,7 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) release() error {
-	s.mu.Lock()
-	if s.ln != nil && !s.started.Load() { // Run's http.Server closes it otherwise
-		s.ln.Close()
-	}
-	s.mu.Unlock()
+	s.ln.Close()
 	var errs []error
 	for i := len(s.cleanups) - 1; i >= 0; i-- {
 		if err := s.cleanups[i](); err != nil {

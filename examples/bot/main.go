@@ -4,8 +4,8 @@
 // image. It serves /healthz, /readyz and /metrics on METRICS_ADDR (else
 // WEBHOOK_ADDR, default 127.0.0.1:8080). See package botserver.
 //
-// Configuration comes from the environment (the names of the project's
-// design) or the matching flags; run with -h for the list. The least it
+// Configuration comes from the environment (the variables of the README's
+// table) or the matching flags; run with -h for the list. The least it
 // needs:
 //
 //	BOT_USER_ID=... X_BEARER_TOKEN=... X_CONSUMER_KEY=... X_CONSUMER_SECRET=... \
@@ -21,31 +21,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/moetron/moetron/botserver"
 	"github.com/moetron/moetron/internal/envflag"
+	"github.com/moetron/moetron/internal/serve"
 	"github.com/moetron/moetron/queue"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bot:", err)
-		os.Exit(1)
-	}
-}
+func main() { serve.Main("bot", run) }
 
 // run serves until ctx ends; it prints where it listens to stdout.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	cfg := botserver.FromEnv()
-	fs := flag.NewFlagSet("bot", flag.ContinueOnError)
-	cfg.Flags(fs)
-	log, err := envflag.Parse(fs, args)
+	log, err := envflag.Parse(flags(&cfg), args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -68,4 +56,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return nil // the unfinished jobs are back on the queue: nothing is lost
 	}
 	return err
+}
+
+// flags binds cfg to the bot's flags (envflag.Parse adds -log-level).
+func flags(cfg *botserver.Config) *flag.FlagSet {
+	fs := flag.NewFlagSet("bot", flag.ContinueOnError)
+	cfg.Flags(fs)
+	return fs
 }

@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/moetron/moetron/demo"
+	"github.com/moetron/moetron/internal/demo"
 )
 
 func main() {

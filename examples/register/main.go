@@ -3,7 +3,7 @@
 // deploy and it leaves one valid webhook with the bot's XAA subscriptions
 // linked to it. "register migrate" moves a bot from the Account Activity
 // API (AAA), which X ends on 2027-01-01, to XAA. Configuration comes from
-// the environment (the names of the project's design), each value also a
+// the environment (the variables of the README's table), each value also a
 // flag, before or after the command. All logic lives in package webhooks.
 //
 //	register [flags] <command> [command flags] [args]

@@ -2,8 +2,8 @@
 // verifies and decodes deliveries, and puts one job per command on the queue
 // for the worker. It also serves /healthz, /readyz and /metrics.
 //
-// Configuration comes from the environment (the names of the project's
-// design) or the matching flags; run with -h for the list. The least it
+// Configuration comes from the environment (the variables of the README's
+// table) or the matching flags; run with -h for the list. The least it
 // needs:
 //
 //	X_CONSUMER_SECRET=... BOT_USER_ID=... go run ./examples/webhook
@@ -26,23 +26,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/moetron/moetron/internal/envflag"
+	"github.com/moetron/moetron/internal/serve"
 	"github.com/moetron/moetron/webhookserver"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "webhook:", err)
-		os.Exit(1)
-	}
-}
+func main() { serve.Main("webhook", run) }
 
 // run serves until ctx ends; it prints where it listens to stdout.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -83,7 +73,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if c.Stream() {
 		fmt.Fprintf(stdout, "webhook: reading the activity stream of %s\n", c.APIBase)
 	}
-	if err := srv.Serve(ctx); err != nil {
+	if err := srv.Run(ctx); err != nil {
 		return err
 	}
 	log.Info("stopped")

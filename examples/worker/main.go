@@ -12,8 +12,8 @@
 // 503) until the tokens pass again. The SQLite queue's absolute path is
 // printed at start: the webhook must print the same one.
 //
-// Configuration comes from the environment (the names of the project's
-// design) or the matching flags; run with -h for the list. The least it
+// Configuration comes from the environment (the variables of the README's
+// table) or the matching flags; run with -h for the list. The least it
 // needs is the bot's id and its OAuth 1.0a values:
 //
 //	BOT_USER_ID=... X_CONSUMER_KEY=... X_CONSUMER_SECRET=... \
@@ -31,24 +31,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/moetron/moetron/internal/envflag"
+	"github.com/moetron/moetron/internal/serve"
 	"github.com/moetron/moetron/queue"
 	"github.com/moetron/moetron/workerserver"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		os.Exit(1)
-	}
-}
+func main() { serve.Main("worker", run) }
 
 // run consumes until ctx ends; it prints where the metrics are to stdout.
 func run(ctx context.Context, args []string, stdout io.Writer) error {

@@ -5,6 +5,7 @@ package envflag
 
 import (
 	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -35,17 +36,39 @@ func (s secret) Set(v string) error {
 	return nil
 }
 
-// Parse adds -debug to fs (default: LOG_LEVEL=debug), parses args and
-// returns the text logger on stderr a binary should use. -h gives
-// flag.ErrHelp, which callers treat as a clean exit.
+// EnvLogLevel is the log level variable every binary reads (flag
+// -log-level): debug, info (the default), warn or error.
+const EnvLogLevel = "LOG_LEVEL"
+
+// Parse adds -log-level (default $LOG_LEVEL, else info) and -debug (short
+// for -log-level debug) to fs, parses args and returns the text logger on
+// stderr a binary should use. A level that is not debug, info, warn or
+// error is an error naming it. -h gives flag.ErrHelp, which callers treat
+// as a clean exit.
 func Parse(fs *flag.FlagSet, args []string) (*slog.Logger, error) {
-	debug := fs.Bool("debug", os.Getenv("LOG_LEVEL") == "debug", "log debug records (or LOG_LEVEL=debug)")
-	if err := fs.Parse(args); err != nil {
+	level, err := parse(fs, args, os.Getenv)
+	if err != nil {
 		return nil, err
 	}
-	level := slog.LevelInfo
-	if *debug {
-		level = slog.LevelDebug
-	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})), nil
+}
+
+// parse is Parse's work: the flags, and the level they and getenv say.
+func parse(fs *flag.FlagSet, args []string, getenv func(string) string) (slog.Level, error) {
+	name := getenv(EnvLogLevel)
+	String(fs, &name, EnvLogLevel, "log level: debug (every request and decision), info, warn or error (default info)")
+	debug := fs.Bool("debug", false, "log debug records (-"+Name(EnvLogLevel)+" debug)")
+	if err := fs.Parse(args); err != nil {
+		return 0, err
+	}
+	var level slog.Level // info
+	switch {
+	case *debug:
+		level = slog.LevelDebug
+	case name != "":
+		if err := level.UnmarshalText([]byte(name)); err != nil {
+			return 0, fmt.Errorf("%s %q is not debug, info, warn or error", EnvLogLevel, name)
+		}
+	}
+	return level, nil
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -53,4 +55,62 @@ func TestProblems(t *testing.T) {
 	assert.False(t, IsDecimal("12a"))
 	assert.False(t, IsDecimal(""))
 	assert.False(t, IsDecimal("123456789012345678901"))
+}
+
+func TestLogLevel(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == EnvLogLevel {
+				return v
+			}
+			return ""
+		}
+	}
+	for _, c := range []struct {
+		env  string
+		args []string
+		want slog.Level
+	}{
+		{"", nil, slog.LevelInfo},
+		{"debug", nil, slog.LevelDebug},
+		{"WARN", nil, slog.LevelWarn},
+		{"error", nil, slog.LevelError},
+		{"error", []string{"-log-level", "debug"}, slog.LevelDebug},
+		{"", []string{"-debug"}, slog.LevelDebug},
+		{"warn", []string{"-debug"}, slog.LevelDebug},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		got, err := parse(fs, c.args, env(c.env))
+		require.NoError(t, err, "%q %v", c.env, c.args)
+		assert.Equal(t, c.want, got, "%q %v", c.env, c.args)
+	}
+
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	_, err := parse(fs, nil, env("verbose"))
+	require.Error(t, err)
+	assert.Equal(t, `LOG_LEVEL "verbose" is not debug, info, warn or error`, err.Error())
+	fs = flag.NewFlagSet("t", flag.ContinueOnError)
+	_, err = parse(fs, []string{"-log-level", "loud"}, env(""))
+	assert.ErrorContains(t, err, `"loud"`)
+}
+
+func TestValues(t *testing.T) {
+	env := map[string]string{"D": "90s", "N": "7", "BAD_D": "soon", "BAD_N": "7x"}
+	v := Values{Getenv: func(k string) string { return env[k] }}
+	d, n := time.Minute, 3
+	v.Duration("UNSET", &d)
+	v.Int("UNSET", &n)
+	assert.Equal(t, time.Minute, d, "unset keeps the target")
+	assert.Equal(t, 3, n)
+	v.Duration("D", &d)
+	v.Int("N", &n)
+	assert.Equal(t, 90*time.Second, d)
+	assert.Equal(t, 7, n)
+	assert.Empty(t, v.Bad)
+	v.Duration("BAD_D", &d)
+	v.Int("BAD_N", &n)
+	assert.Equal(t, []string{`BAD_D "soon" is not a duration such as 30s or 2m`, `BAD_N "7x" is not a whole number`}, v.Bad)
+
+	assert.Equal(t, "set", SetOrUnset("s3cret"))
+	assert.Equal(t, "unset", SetOrUnset(""))
 }

@@ -70,7 +70,7 @@ func (e *entry) expired(now time.Time) bool {
 // New returns an empty queue named name. It fails with an error wrapping
 // queue.ErrInvalidArgument when the name is not a valid Azure queue name.
 func New(name string, opts *Options) (*Queue, error) {
-	if err := ValidateName(name); err != nil {
+	if err := queue.ValidateName(name); err != nil {
 		return nil, err
 	}
 	q := &Queue{name: name, now: time.Now, rand: rand.Reader, byID: make(map[string]*entry),
@@ -91,9 +91,6 @@ func New(name string, opts *Options) (*Queue, error) {
 	}
 	return q, nil
 }
-
-// ValidateName is queue.ValidateName.
-func ValidateName(name string) error { return queue.ValidateName(name) }
 
 // Name returns the queue's name.
 func (q *Queue) Name() string { return q.name }

@@ -1,7 +1,7 @@
 // Package queueopen opens the job queue a binary is configured for, so that
 // the webhook and the worker read the same settings the same way.
 //
-// The settings are the design's environment names, each also a flag:
+// The settings are environment variables (the README's table), each also a flag:
 //
 //	QUEUE_BACKEND                    sqlite (default), azure or mem
 //	QUEUE_NAME                       the queue's name (default moetron)

@@ -114,15 +114,16 @@ func (e *Env) Flags(fs *flag.FlagSet) {
 		"Azure Storage connection string (secret; prefer the environment variable)")
 }
 
-// withDefaults fills the zero fields.
-func (e Env) withDefaults() Env {
+// WithDefaults returns e with its zero fields filled: DefaultBackend,
+// DefaultName and, for the SQLite backend, DefaultPath.
+func (e Env) WithDefaults() Env {
 	if e.Backend == "" {
 		e.Backend = DefaultBackend
 	}
 	if e.Name == "" {
 		e.Name = DefaultName
 	}
-	if e.Path == "" {
+	if e.Path == "" && e.Backend == BackendSQLite {
 		e.Path = DefaultPath
 	}
 	return e
@@ -131,7 +132,7 @@ func (e Env) withDefaults() Env {
 // Validate reports every problem of e at once, in an error wrapping
 // ErrConfig. It never shows the connection string.
 func (e Env) Validate() error {
-	e = e.withDefaults()
+	e = e.WithDefaults()
 	var probs []string
 	switch e.Backend {
 	case BackendSQLite, BackendMem:
@@ -142,7 +143,7 @@ func (e Env) Validate() error {
 	default:
 		probs = append(probs, fmt.Sprintf("%s %q is not sqlite, azure or mem", EnvBackend, e.Backend))
 	}
-	if err := mem.ValidateName(e.Name); err != nil {
+	if err := queue.ValidateName(e.Name); err != nil {
 		probs = append(probs, fmt.Sprintf("%s %q is not a valid queue name (3-63 lowercase letters, digits and single hyphens)", EnvName, e.Name))
 	} else if len(e.Name)+len(queue.PoisonSuffix) > 63 {
 		probs = append(probs, fmt.Sprintf("%s %q is too long to have a poison queue (at most %d characters)", EnvName, e.Name, 63-len(queue.PoisonSuffix)))
@@ -155,7 +156,7 @@ func (e Env) Validate() error {
 
 // String describes e for a log line, without the connection string.
 func (e Env) String() string {
-	e = e.withDefaults()
+	e = e.WithDefaults()
 	switch e.Backend {
 	case BackendSQLite:
 		return fmt.Sprintf("backend=sqlite name=%s path=%s", e.Name, e.Path)
@@ -216,7 +217,7 @@ func Open(ctx context.Context, e Env, opts *Options) (*Opened, error) {
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
-	e = e.withDefaults()
+	e = e.WithDefaults()
 	if opts == nil {
 		opts = &Options{}
 	}

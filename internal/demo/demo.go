@@ -210,7 +210,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	var serveErr, consErr error
-	wg.Go(func() { serveErr = srv.Serve(runCtx) })
+	wg.Go(func() { serveErr = srv.Run(runCtx) })
 	wg.Go(func() { consErr = wsrv.Run(runCtx) })
 	stopAll := func() error {
 		stop()
