@@ -31,6 +31,10 @@
 //	TestBotBinary                 examples/bot on the stream, SIGKILLed once mid-flow: all answered once
 //	TestScaleOut                  two webhook replicas, three workers on one Azure queue (table ledger),
 //	                              200 commands, a worker SIGKILLed every few seconds: each answered once
+//	TestREADME*                   every command README.md shows, run as written: readme_parse_test.go
+//	                              lists them and says which test runs each; TestREADMECoverage fails
+//	                              on a command without an entry (make bench: under CI or with
+//	                              MOETRON_README_BENCH=1; MOETRON_README checks another README file)
 //
 // What runs where:
 //
