@@ -35,6 +35,10 @@
 //	                              answered jobs with thumbnails; a job X's outage poisoned is requeued
 //	                              with the page's button, the poison count drops, it is answered once
 //	                              (MOETRON_SCREENSHOT=docs/operator-page.png saves the README's screenshot)
+//	TestREADME*                   every command README.md shows, run as written: readme_parse_test.go
+//	                              lists them and says which test runs each; TestREADMECoverage fails
+//	                              on a command without an entry (make bench: under CI or with
+//	                              MOETRON_README_BENCH=1; MOETRON_README checks another README file)
 //
 // What runs where:
 //
