@@ -32,6 +32,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"too deep", `{"x":` + strings.Repeat("[", events.MaxDepth) + strings.Repeat("]", events.MaxDepth) + `}`, events.ErrTooDeep},
 		{"xaa payload not an object", `{"data":{"event_type":"post.mention.create","payload":[1]}}`, events.ErrMalformed},
 		{"xaa dm payload not an object", `{"data":{"event_type":"dm.received","payload":"x"}}`, events.ErrMalformed},
+		{"repeated top-level key", `{"for_user_id":"1","for_user_id":"2"}`, events.ErrMalformed},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -50,6 +51,84 @@ func TestDecodeDepthLimitIsExact(t *testing.T) {
 	// Brackets inside strings do not count.
 	_, err = events.Decode([]byte(`{"x":"` + strings.Repeat("[{", 500) + `\"]"}`))
 	require.NoError(t, err)
+	// Nor do brackets side by side.
+	_, err = events.Decode([]byte(`{"x":[` + strings.Repeat(`[{}],`, 200) + `[]]}`))
+	require.NoError(t, err)
+	// A string that ends in an escaped backslash ends at its quote.
+	deep := strings.Repeat("[", events.MaxDepth) + strings.Repeat("]", events.MaxDepth)
+	_, err = events.Decode([]byte(`{"x":"\\","y":` + deep + `}`))
+	require.ErrorIs(t, err, events.ErrTooDeep)
+	_, err = events.Decode([]byte(`{"x":"\\\"` + deep + `"}`))
+	require.NoError(t, err)
+}
+
+// A repeated member name is refused wherever it is: readers disagree on
+// which copy counts, and X never sends one.
+func TestDecodeRejectsRepeatedNames(t *testing.T) {
+	for _, body := range []string{
+		`{"for_user_id":"1","for_user_id":"2"}`,
+		`{"for_user_id":"1","for_user_id":"1"}`,
+		`{"tweet_create_events":[{"id_str":"1","text":"a","text":"b"}]}`,
+		`{"tweet_create_events":[{"user":{"id_str":"1","id_str":"2"}}]}`,
+		`{"some_future_events":{"a":1,"a":1}}`,
+		`{"tweet\u005fcreate_events":[],"tweet_create_events":[]}`,
+		`{"data":{"event_type":"post.create","event_type":"post.delete","payload":{}}}`,
+		`{"data":{"event_type":"post.create","payload":{"id":"1","id":"2"}}}`,
+		`{"users":{"1":{},"1":{}}}`,
+	} {
+		p, err := events.Decode([]byte(body))
+		require.ErrorIs(t, err, events.ErrMalformed, body)
+		assert.ErrorContains(t, err, "duplicate", body)
+		assert.Nil(t, p, body)
+	}
+}
+
+// Names match exactly, case included: a name in other case is an unknown
+// member, skipped inside events and kept at the top level.
+func TestDecodeNamesMatchExactly(t *testing.T) {
+	p, err := events.Decode([]byte(`{"tweet_create_events":[{"ID_STR":"1","Text":"upper","id_str":"2","text":"lower","User":{"id_str":"3"}}]}`))
+	require.NoError(t, err)
+	tw := p.TweetCreateEvents[0]
+	assert.Equal(t, "2", tw.ID)
+	assert.Equal(t, "lower", tw.Text)
+	assert.Empty(t, tw.User.ID)
+
+	p, err = events.Decode([]byte(`{"Tweet_Create_Events":[{"id_str":"1"}],"FOR_USER_ID":"9"}`))
+	require.NoError(t, err)
+	assert.Empty(t, p.TweetCreateEvents)
+	assert.Empty(t, p.ForUserID)
+	assert.Equal(t, []string{events.KindOther}, p.Kinds())
+	assert.Contains(t, p.Unknown, "Tweet_Create_Events")
+	assert.Contains(t, p.Unknown, "FOR_USER_ID")
+
+	// An envelope's names too: without event_type this is no envelope.
+	p, err = events.Decode([]byte(`{"data":{"EVENT_TYPE":"dm.sent","payload":{}}}`))
+	require.NoError(t, err)
+	assert.Equal(t, events.SourceAAA, p.Source)
+	assert.Contains(t, p.Unknown, "data")
+
+	// Escapes are read before matching.
+	p, err = events.Decode([]byte(`{"tweet\u005fcreate_events":[{"id\u005fstr":"1"}]}`))
+	require.NoError(t, err)
+	assert.Equal(t, "1", p.TweetCreateEvents[0].ID)
+}
+
+func TestDecodeSkipsUnknownMembers(t *testing.T) {
+	p, err := events.Decode([]byte(`{"tweet_create_events":[{"id_str":"1","edit_controls":{"editable_until_ms":[1,{"x":null}]},
+		"user":{"id_str":"2","withheld_in_countries":["DE"]},"entities":{"symbols":[{"text":"X"}]}}],
+		"future_top":{"a":[true]}}`))
+	require.NoError(t, err)
+	assert.Equal(t, "1", p.TweetCreateEvents[0].ID)
+	assert.Equal(t, "2", p.TweetCreateEvents[0].User.ID)
+	assert.JSONEq(t, `{"a":[true]}`, string(p.Unknown["future_top"]))
+}
+
+// Invalid UTF-8 in a string reads as U+FFFD, as with encoding/json,
+// rather than failing the delivery.
+func TestDecodeInvalidUTF8(t *testing.T) {
+	p, err := events.Decode([]byte("{\"tweet_create_events\":[{\"id_str\":\"1\",\"text\":\"a\xffb\"}]}"))
+	require.NoError(t, err)
+	assert.Equal(t, "a\ufffdb", p.TweetCreateEvents[0].Text)
 }
 
 func TestDecodeLargeIDsComeFromStrings(t *testing.T) {
@@ -229,8 +308,11 @@ func FuzzDecode(f *testing.F) {
 }
 
 func BenchmarkDecode(b *testing.B) {
-	// A 2.9 KB truncated mention (the ~3 KB case), a 4.7 KB quote and an XAA envelope.
-	for _, name := range []string{"truncated_extended_mention", "quote_with_command", "xaa_post_mention_create"} {
+	// A 2.9 KB truncated mention (the ~3 KB case), a 4.7 KB quote, a 1.9 KB
+	// DM with an image, and X Activity API envelopes: a mention, a DM and
+	// an array of three events.
+	for _, name := range []string{"truncated_extended_mention", "quote_with_command", "dm_image",
+		"xaa_post_mention_create", "xaa_dm_received", "xaa_data_array"} {
 		raw := eventstest.Fixture(name)
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(raw)))
