@@ -317,11 +317,28 @@ func BenchmarkDecode(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(raw)))
 			b.ReportAllocs()
+			start := cpuClock()
 			for b.Loop() {
 				if _, err := events.Decode(raw); err != nil {
 					b.Fatal(err)
 				}
 			}
+			reportCPU(b, start)
 		})
+	}
+}
+
+// A Payload shares no memory with the body: a caller may reuse its buffer.
+func TestDecodeCopiesFromBody(t *testing.T) {
+	for _, name := range eventstest.Names() {
+		body := eventstest.Fixture(name)
+		want, err := events.Decode(eventstest.Fixture(name))
+		require.NoError(t, err, name)
+		got, err := events.Decode(body)
+		require.NoError(t, err, name)
+		for i := range body {
+			body[i] = ' '
+		}
+		assert.Equal(t, want, got, name)
 	}
 }
