@@ -32,7 +32,6 @@ func TestDecodeRejects(t *testing.T) {
 		{"too deep", `{"x":` + strings.Repeat("[", events.MaxDepth) + strings.Repeat("]", events.MaxDepth) + `}`, events.ErrTooDeep},
 		{"xaa payload not an object", `{"data":{"event_type":"post.mention.create","payload":[1]}}`, events.ErrMalformed},
 		{"xaa dm payload not an object", `{"data":{"event_type":"dm.received","payload":"x"}}`, events.ErrMalformed},
-		{"repeated top-level key", `{"for_user_id":"1","for_user_id":"2"}`, events.ErrMalformed},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -62,25 +61,42 @@ func TestDecodeDepthLimitIsExact(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// A repeated member name is refused wherever it is: readers disagree on
-// which copy counts, and X never sends one.
-func TestDecodeRejectsRepeatedNames(t *testing.T) {
-	for _, body := range []string{
-		`{"for_user_id":"1","for_user_id":"2"}`,
-		`{"for_user_id":"1","for_user_id":"1"}`,
-		`{"tweet_create_events":[{"id_str":"1","text":"a","text":"b"}]}`,
-		`{"tweet_create_events":[{"user":{"id_str":"1","id_str":"2"}}]}`,
-		`{"some_future_events":{"a":1,"a":1}}`,
-		`{"tweet\u005fcreate_events":[],"tweet_create_events":[]}`,
-		`{"data":{"event_type":"post.create","event_type":"post.delete","payload":{}}}`,
-		`{"data":{"event_type":"post.create","payload":{"id":"1","id":"2"}}}`,
-		`{"users":{"1":{},"1":{}}}`,
-	} {
-		p, err := events.Decode([]byte(body))
-		require.ErrorIs(t, err, events.ErrMalformed, body)
-		assert.ErrorContains(t, err, "duplicate", body)
-		assert.Nil(t, p, body)
-	}
+// A repeated member name is read as encoding/json reads it: the last one
+// wins, and an object merges into the earlier one.
+func TestDecodeRepeatedNamesLastWins(t *testing.T) {
+	p, err := events.Decode([]byte(`{"for_user_id":"1","for_user_id":"2","some":1,"some":[2]}`))
+	require.NoError(t, err)
+	assert.Equal(t, "2", p.ForUserID)
+	assert.Equal(t, "[2]", string(p.Unknown["some"]))
+
+	// A top-level kind is replaced whole, null included.
+	p, err = events.Decode([]byte(`{"user_event":{"revoke":{"date_time":"x"}},"user_event":{},` +
+		`"tweet_create_events":[{"id_str":"1"}],"tweet_create_events":[]}`))
+	require.NoError(t, err)
+	assert.Equal(t, &events.UserEvent{}, p.UserEvent)
+	assert.Empty(t, p.TweetCreateEvents)
+	p, err = events.Decode([]byte(`{"users":{"1":{}},"users":null}`))
+	require.NoError(t, err)
+	assert.Nil(t, p.Users)
+
+	// Inside an event, a later value wins and objects merge.
+	p, err = events.Decode([]byte(`{"tweet_create_events":[{"id_str":"1","text":"a","text":"b",` +
+		`"user":{"id_str":"3","screen_name":"x"},"user":{"screen_name":"y"},"display_text_range":[0,1],"display_text_range":[2]}]}`))
+	require.NoError(t, err)
+	tw := p.TweetCreateEvents[0]
+	assert.Equal(t, "b", tw.Text)
+	assert.Equal(t, events.User{ID: "3", ScreenName: "y"}, tw.User)
+	assert.Equal(t, []int{2}, tw.DisplayTextRange)
+
+	// Each copy must have the right type.
+	_, err = events.Decode([]byte(`{"tweet_create_events":"x","tweet_create_events":[]}`))
+	require.ErrorIs(t, err, events.ErrMalformed)
+
+	// In an envelope too.
+	p, err = events.Decode([]byte(`{"data":{"event_type":"post.delete","event_type":"post.create","payload":{"id":"1"},"payload":{"id":"2"}}}`))
+	require.NoError(t, err)
+	assert.Equal(t, "post.create", p.XAA.EventType)
+	assert.Equal(t, "2", p.TweetCreateEvents[0].ID)
 }
 
 // Names match exactly, case included: a name in other case is an unknown

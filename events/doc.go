@@ -73,13 +73,13 @@
 // the module that becomes encoding/json/v2) into wire types that mirror
 // X's JSON field for field, so a field X adds is one struct tag; an X
 // Activity API delivery then has each envelope's payload read by its
-// event type. The rules are explicit (decodeOptions): a member name
-// repeated anywhere in the body is ErrMalformed, names match exactly (case
-// included, as X writes them), unknown members are skipped, and invalid
+// event type. The rules are explicit (decodeOptions): of a repeated
+// member name the last wins, as with encoding/json; names match exactly
+// (case included, as X writes them); unknown members are skipped; invalid
 // UTF-8 reads as U+FFFD. Depth is counted before decoding only when the
 // body has more than MaxDepth brackets. A test and a fuzz target check
 // that Decode gives the same payload as a plain encoding/json decoder
-// kept in the tests, apart from those decisions.
+// kept in the tests, apart from the exact names.
 //
 // # Visible text
 //

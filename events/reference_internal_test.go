@@ -13,8 +13,8 @@ import (
 )
 
 // referenceInputs are the fixtures plus bodies that probe the corners
-// where a hand-written top level could drift from encoding/json: duplicate
-// keys, escaped keys, case, null values, bad syntax in unknown values.
+// where Decode could drift from encoding/json: duplicate keys, escaped
+// keys, case, null values, bad syntax in unknown values.
 func referenceInputs(t testing.TB) [][]byte {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("eventstest", "testdata", "*.json"))
@@ -99,6 +99,11 @@ func sameResult(t *testing.T, data []byte) {
 	}
 	got, gotErr := Decode(data)
 	want, wantErr := decodeReference(data)
+	if errors.Is(gotErr, ErrMalformed) && wantErr == nil && repeatsName(data) {
+		// The reference reads only the last copy of a repeated top-level
+		// name; Decode reads each, and each must be well-typed.
+		return
+	}
 	for _, sentinel := range []error{ErrNotObject, ErrMalformed, ErrTooDeep} {
 		if errors.Is(gotErr, sentinel) != errors.Is(wantErr, sentinel) {
 			t.Fatalf("%q: error %v, reference %v", data, gotErr, wantErr)
@@ -152,6 +157,13 @@ func BenchmarkDecodeVsReference(b *testing.B) {
 			})
 		}
 	}
+}
+
+// repeatsName reports whether data, valid JSON, repeats a member name
+// within an object.
+func repeatsName(data []byte) bool {
+	opt := jsontext.AllowInvalidUTF8(true)
+	return !jsontext.Value(data).IsValid(opt) && jsontext.Value(data).IsValid(opt, jsontext.AllowDuplicateNames(true))
 }
 
 // caseMatters reports whether data has a member name, below the top

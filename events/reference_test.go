@@ -5,19 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-
-	"github.com/go-json-experiment/json/jsontext"
 )
 
 // decodeReference is Decode as it was before the typed decoder: the body
 // read into a map by encoding/json, each known value unmarshalled on its
-// own, XAA envelopes found and read the same way. It changes that reading
-// only where Decode decided otherwise: a repeated member name anywhere is
-// ErrMalformed. (Decode also matches names case-sensitively, which
-// encoding/json cannot be told to do; sameResult leaves out bodies where
-// that matters.) It is kept for the differential test and the comparison
-// benchmark, and shares with Decode only the wire types and their
-// conversions, read here through the encoding/json methods below.
+// own, XAA envelopes found and read the same way. Decode differs from it
+// by decision in one way: it matches names case-sensitively, which
+// encoding/json cannot be told to do, so sameResult leaves out bodies
+// where that matters. It is kept for the differential test and the
+// comparison benchmark, and shares with Decode only the wire types and
+// their conversions, read here through the encoding/json methods below.
 func decodeReference(data []byte) (*Payload, error) {
 	if err := checkShapeRef(data); err != nil {
 		return nil, err
@@ -25,9 +22,6 @@ func decodeReference(data []byte) (*Payload, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if !jsontext.Value(data).IsValid(jsontext.AllowInvalidUTF8(true)) {
-		return nil, fmt.Errorf("%w: repeated member name", ErrMalformed)
 	}
 	if b, ok := findXAARef(top); ok {
 		return decodeXAABodyRef(&b)

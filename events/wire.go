@@ -15,14 +15,16 @@ import (
 
 // seen is a member whose presence counts even when its value is null: a
 // top-level Account Activity key makes a body AAA, and a present kind
-// yields an event (or an empty list) as it always has.
+// yields an event (or an empty list) as it always has. A repeated member
+// replaces the earlier one whole.
 type seen[T any] struct {
 	v   T
 	set bool
 }
 
 func (s *seen[T]) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	s.set = true
+	var zero T
+	s.v, s.set = zero, true
 	return json.UnmarshalDecode(dec, &s.v)
 }
 
