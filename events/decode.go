@@ -28,12 +28,13 @@ var (
 // decodeOptions are the rules of every unmarshal in this package, spelled
 // out rather than left to the defaults:
 //
-//   - A repeated member name is read as encoding/json reads it: the last
-//     one wins (an object value merges into the earlier one; a top-level
-//     kind is replaced whole), though each copy must have the right type.
-//     X never repeats a name, and the signature check before Decode makes
-//     the bytes X's, so no second reader of them can see other values;
-//     refusing repeats would cost about a sixth of a tweet's decode.
+//   - Of a repeated member name the last copy wins: each copy is read
+//     into the same field (so each must have the right type), a JSON
+//     object merging into what the earlier copy left and any other value
+//     replacing it; a top-level kind is replaced whole. X never repeats a
+//     name, and the signature check before Decode makes the bytes X's, so
+//     no second reader of them can see other values; refusing repeats
+//     would cost about a sixth of a tweet's decode.
 //   - Names match field tags exactly, case included, as X writes them;
 //     "ID_STR" is an unknown member, not id_str.
 //   - Unknown members are skipped (kept in Payload.Unknown at the top

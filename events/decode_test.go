@@ -61,9 +61,10 @@ func TestDecodeDepthLimitIsExact(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// A repeated member name is read as encoding/json reads it: the last one
-// wins, and an object merges into the earlier one.
-func TestDecodeRepeatedNamesLastWins(t *testing.T) {
+// Of a repeated member name the last copy wins: an object merges into the
+// earlier copy, anything else replaces it, and a top-level kind is
+// replaced whole.
+func TestDecodeRepeatedNames(t *testing.T) {
 	p, err := events.Decode([]byte(`{"for_user_id":"1","for_user_id":"2","some":1,"some":[2]}`))
 	require.NoError(t, err)
 	assert.Equal(t, "2", p.ForUserID)
@@ -87,6 +88,13 @@ func TestDecodeRepeatedNamesLastWins(t *testing.T) {
 	assert.Equal(t, "b", tw.Text)
 	assert.Equal(t, events.User{ID: "3", ScreenName: "y"}, tw.User)
 	assert.Equal(t, []int{2}, tw.DisplayTextRange)
+
+	// Map entries merge too; null replaces.
+	p, err = events.Decode([]byte(`{"users":{"1":{"screen_name":"a","name":"A"},"1":{"screen_name":"b"}},` +
+		`"tweet_create_events":[{"id_str":"1","text":"a","text":null}]}`))
+	require.NoError(t, err)
+	assert.Equal(t, events.User{ID: "1", ScreenName: "b", Name: "A"}, p.Users["1"])
+	assert.Empty(t, p.TweetCreateEvents[0].Text)
 
 	// Each copy must have the right type.
 	_, err = events.Decode([]byte(`{"tweet_create_events":"x","tweet_create_events":[]}`))

@@ -10,9 +10,11 @@ import (
 // decodeReference is Decode as it was before the typed decoder: the body
 // read into a map by encoding/json, each known value unmarshalled on its
 // own, XAA envelopes found and read the same way. Decode differs from it
-// by decision in one way: it matches names case-sensitively, which
-// encoding/json cannot be told to do, so sameResult leaves out bodies
-// where that matters. It is kept for the differential test and the
+// by decision in two ways, so sameResult leaves out the bodies where they
+// matter: it matches names case-sensitively, which encoding/json cannot
+// be told to do, and it reads every copy of a repeated name, merging
+// objects (encoding/json at the top level kept only the last copy, and
+// replaced map entries). It is kept for the differential test and the
 // comparison benchmark, and shares with Decode only the wire types and
 // their conversions, read here through the encoding/json methods below.
 func decodeReference(data []byte) (*Payload, error) {
