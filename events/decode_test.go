@@ -50,6 +50,109 @@ func TestDecodeDepthLimitIsExact(t *testing.T) {
 	// Brackets inside strings do not count.
 	_, err = events.Decode([]byte(`{"x":"` + strings.Repeat("[{", 500) + `\"]"}`))
 	require.NoError(t, err)
+	// Nor do brackets side by side.
+	_, err = events.Decode([]byte(`{"x":[` + strings.Repeat(`[{}],`, 200) + `[]]}`))
+	require.NoError(t, err)
+	// A string that ends in an escaped backslash ends at its quote.
+	deep := strings.Repeat("[", events.MaxDepth) + strings.Repeat("]", events.MaxDepth)
+	_, err = events.Decode([]byte(`{"x":"\\","y":` + deep + `}`))
+	require.ErrorIs(t, err, events.ErrTooDeep)
+	_, err = events.Decode([]byte(`{"x":"\\\"` + deep + `"}`))
+	require.NoError(t, err)
+}
+
+// Of a repeated member name the last copy wins: an object merges into the
+// earlier copy, anything else replaces it, and a top-level kind is
+// replaced whole.
+func TestDecodeRepeatedNames(t *testing.T) {
+	p, err := events.Decode([]byte(`{"for_user_id":"1","for_user_id":"2","some":1,"some":[2]}`))
+	require.NoError(t, err)
+	assert.Equal(t, "2", p.ForUserID)
+	assert.Equal(t, "[2]", string(p.Unknown["some"]))
+
+	// A top-level kind is replaced whole, null included.
+	p, err = events.Decode([]byte(`{"user_event":{"revoke":{"date_time":"x"}},"user_event":{},` +
+		`"tweet_create_events":[{"id_str":"1"}],"tweet_create_events":[]}`))
+	require.NoError(t, err)
+	assert.Equal(t, &events.UserEvent{}, p.UserEvent)
+	assert.Empty(t, p.TweetCreateEvents)
+	p, err = events.Decode([]byte(`{"users":{"1":{}},"users":null}`))
+	require.NoError(t, err)
+	assert.Nil(t, p.Users)
+
+	// Inside an event, a later value wins and objects merge.
+	p, err = events.Decode([]byte(`{"tweet_create_events":[{"id_str":"1","text":"a","text":"b",` +
+		`"user":{"id_str":"3","screen_name":"x"},"user":{"screen_name":"y"},"display_text_range":[0,1],"display_text_range":[2]}]}`))
+	require.NoError(t, err)
+	tw := p.TweetCreateEvents[0]
+	assert.Equal(t, "b", tw.Text)
+	assert.Equal(t, events.User{ID: "3", ScreenName: "y"}, tw.User)
+	assert.Equal(t, []int{2}, tw.DisplayTextRange)
+
+	// Map entries merge too; null replaces.
+	p, err = events.Decode([]byte(`{"users":{"1":{"screen_name":"a","name":"A"},"1":{"screen_name":"b"}},` +
+		`"tweet_create_events":[{"id_str":"1","text":"a","text":null}]}`))
+	require.NoError(t, err)
+	assert.Equal(t, events.User{ID: "1", ScreenName: "b", Name: "A"}, p.Users["1"])
+	assert.Empty(t, p.TweetCreateEvents[0].Text)
+
+	// Each copy must have the right type.
+	_, err = events.Decode([]byte(`{"tweet_create_events":"x","tweet_create_events":[]}`))
+	require.ErrorIs(t, err, events.ErrMalformed)
+
+	// In an envelope too.
+	p, err = events.Decode([]byte(`{"data":{"event_type":"post.delete","event_type":"post.create","payload":{"id":"1"},"payload":{"id":"2"}}}`))
+	require.NoError(t, err)
+	assert.Equal(t, "post.create", p.XAA.EventType)
+	assert.Equal(t, "2", p.TweetCreateEvents[0].ID)
+}
+
+// Names match exactly, case included: a name in other case is an unknown
+// member, skipped inside events and kept at the top level.
+func TestDecodeNamesMatchExactly(t *testing.T) {
+	p, err := events.Decode([]byte(`{"tweet_create_events":[{"ID_STR":"1","Text":"upper","id_str":"2","text":"lower","User":{"id_str":"3"}}]}`))
+	require.NoError(t, err)
+	tw := p.TweetCreateEvents[0]
+	assert.Equal(t, "2", tw.ID)
+	assert.Equal(t, "lower", tw.Text)
+	assert.Empty(t, tw.User.ID)
+
+	p, err = events.Decode([]byte(`{"Tweet_Create_Events":[{"id_str":"1"}],"FOR_USER_ID":"9"}`))
+	require.NoError(t, err)
+	assert.Empty(t, p.TweetCreateEvents)
+	assert.Empty(t, p.ForUserID)
+	assert.Equal(t, []string{events.KindOther}, p.Kinds())
+	assert.Contains(t, p.Unknown, "Tweet_Create_Events")
+	assert.Contains(t, p.Unknown, "FOR_USER_ID")
+
+	// An envelope's names too: without event_type this is no envelope.
+	p, err = events.Decode([]byte(`{"data":{"EVENT_TYPE":"dm.sent","payload":{}}}`))
+	require.NoError(t, err)
+	assert.Equal(t, events.SourceAAA, p.Source)
+	assert.Contains(t, p.Unknown, "data")
+
+	// Escapes are read before matching.
+	p, err = events.Decode([]byte(`{"tweet\u005fcreate_events":[{"id\u005fstr":"1"}]}`))
+	require.NoError(t, err)
+	assert.Equal(t, "1", p.TweetCreateEvents[0].ID)
+}
+
+func TestDecodeSkipsUnknownMembers(t *testing.T) {
+	p, err := events.Decode([]byte(`{"tweet_create_events":[{"id_str":"1","edit_controls":{"editable_until_ms":[1,{"x":null}]},
+		"user":{"id_str":"2","withheld_in_countries":["DE"]},"entities":{"symbols":[{"text":"X"}]}}],
+		"future_top":{"a":[true]}}`))
+	require.NoError(t, err)
+	assert.Equal(t, "1", p.TweetCreateEvents[0].ID)
+	assert.Equal(t, "2", p.TweetCreateEvents[0].User.ID)
+	assert.JSONEq(t, `{"a":[true]}`, string(p.Unknown["future_top"]))
+}
+
+// Invalid UTF-8 in a string reads as U+FFFD, as with encoding/json,
+// rather than failing the delivery.
+func TestDecodeInvalidUTF8(t *testing.T) {
+	p, err := events.Decode([]byte("{\"tweet_create_events\":[{\"id_str\":\"1\",\"text\":\"a\xffb\"}]}"))
+	require.NoError(t, err)
+	assert.Equal(t, "a\ufffdb", p.TweetCreateEvents[0].Text)
 }
 
 func TestDecodeLargeIDsComeFromStrings(t *testing.T) {
@@ -229,17 +332,37 @@ func FuzzDecode(f *testing.F) {
 }
 
 func BenchmarkDecode(b *testing.B) {
-	// A 2.9 KB truncated mention (the ~3 KB case), a 4.7 KB quote and an XAA envelope.
-	for _, name := range []string{"truncated_extended_mention", "quote_with_command", "xaa_post_mention_create"} {
+	// A 2.9 KB truncated mention (the ~3 KB case), a 4.7 KB quote, a 1.9 KB
+	// DM with an image, and X Activity API envelopes: a mention, a DM and
+	// an array of three events.
+	for _, name := range []string{"truncated_extended_mention", "quote_with_command", "dm_image",
+		"xaa_post_mention_create", "xaa_dm_received", "xaa_data_array"} {
 		raw := eventstest.Fixture(name)
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(raw)))
 			b.ReportAllocs()
+			start := cpuClock()
 			for b.Loop() {
 				if _, err := events.Decode(raw); err != nil {
 					b.Fatal(err)
 				}
 			}
+			reportCPU(b, start)
 		})
+	}
+}
+
+// A Payload shares no memory with the body: a caller may reuse its buffer.
+func TestDecodeCopiesFromBody(t *testing.T) {
+	for _, name := range eventstest.Names() {
+		body := eventstest.Fixture(name)
+		want, err := events.Decode(eventstest.Fixture(name))
+		require.NoError(t, err, name)
+		got, err := events.Decode(body)
+		require.NoError(t, err, name)
+		for i := range body {
+			body[i] = ' '
+		}
+		assert.Equal(t, want, got, name)
 	}
 }

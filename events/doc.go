@@ -69,12 +69,17 @@
 // (the golden files in testdata/golden show it); they are not X's wire
 // format, so always decode X's bytes with Decode.
 //
-// Decode scans the body once to check its syntax and depth and to find the
-// top-level kinds, then decodes only the known kinds. Tweets, the bulk of
-// a delivery, are read by a small hand-written decoder (tweetscan.go) for
-// the plain case, exact keys of the right types, and by encoding/json for
-// anything else; a test and a fuzz target check that both give the same
-// payload as the plain encoding/json decoder kept in the tests.
+// Decode reads the body with one typed unmarshal (go-json-experiment/json,
+// the module that becomes encoding/json/v2) into wire types that mirror
+// X's JSON field for field, so a field X adds is one struct tag; an X
+// Activity API delivery then has each envelope's payload read by its
+// event type. The rules are explicit (decodeOptions): of a repeated
+// member name the last wins, as with encoding/json; names match exactly
+// (case included, as X writes them); unknown members are skipped; invalid
+// UTF-8 reads as U+FFFD. Depth is counted before decoding only when the
+// body has more than MaxDepth brackets. A test and a fuzz target check
+// that Decode gives the same payload as a plain encoding/json decoder
+// kept in the tests, apart from the exact names.
 //
 // # Visible text
 //

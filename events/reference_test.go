@@ -1,17 +1,22 @@
 package events
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 )
 
-// decodeReference is Decode as it was before the single-pass top level
-// (commit 0143a78), kept for the differential test and the comparison
-// benchmark. It shares the wire types (wire.go) with Decode, so the
-// benchmark against it understates the gain by the fast paths there. It
-// parses one webhook body: an Account Activity object or an X
-// Activity API envelope. Unknown top-level keys are kept in
-// Payload.Unknown; unknown fields inside known events are skipped.
+// decodeReference is Decode as it was before the typed decoder: the body
+// read into a map by encoding/json, each known value unmarshalled on its
+// own, XAA envelopes found and read the same way. Decode differs from it
+// by decision in two ways, so sameResult leaves out the bodies where they
+// matter: it matches names case-sensitively, which encoding/json cannot
+// be told to do, and it reads every copy of a repeated name, merging
+// objects (encoding/json at the top level kept only the last copy, and
+// replaced map entries). It is kept for the differential test and the
+// comparison benchmark, and shares with Decode only the wire types and
+// their conversions, read here through the encoding/json methods below.
 func decodeReference(data []byte) (*Payload, error) {
 	if err := checkShapeRef(data); err != nil {
 		return nil, err
@@ -21,7 +26,7 @@ func decodeReference(data []byte) (*Payload, error) {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if b, ok := findXAARef(top); ok {
-		return decodeXAABody(&b, readMap)
+		return decodeXAABodyRef(&b)
 	}
 	p := &Payload{Source: SourceAAA}
 	if err := decodeAAARef(p, top); err != nil {
@@ -226,23 +231,49 @@ func dmStatesRef(key string, raw json.RawMessage) ([]DirectMessageState, error) 
 	return out, nil
 }
 
-// findXAARef is findXAA over a map. The XAA event decoding itself is
-// shared with Decode: what differs is how objects are read.
-func findXAARef(top map[string]json.RawMessage) (xaaBody, bool) {
+// xaaBodyRef is an X Activity API delivery found at the top level.
+type xaaBodyRef struct {
+	envs  []wireXAARef
+	array bool                       // "data" was an array
+	meta  json.RawMessage            // the "meta" value, nil if none
+	extra map[string]json.RawMessage // other top-level keys
+}
+
+type wireXAARef struct {
+	EventUUID flexString `json:"event_uuid"`
+	Filter    struct {
+		UserID    idString   `json:"user_id"`
+		Direction flexString `json:"direction"`
+	} `json:"filter"`
+	EventType string          `json:"event_type"`
+	Tag       string          `json:"tag"`
+	Payload   json.RawMessage `json:"payload"`
+	Includes  json.RawMessage `json:"includes"`
+}
+
+// aaaKeys are the top-level keys of an Account Activity object.
+var aaaKeys = map[string]bool{kindForUserID: true, kindUserHasBlocked: true, KindTweetCreate: true,
+	KindFavorite: true, KindFollow: true, KindBlock: true, KindMute: true, KindTweetDelete: true,
+	KindUserEvent: true, KindReplayJobStatus: true, KindDirectMessage: true, KindDMIndicateTyping: true,
+	KindDMMarkRead: true, kindUsers: true, kindApps: true}
+
+// findXAARef returns the XAA delivery in top, or false when top is not
+// one: it has no "data" holding an envelope, or it has an AAA key.
+func findXAARef(top map[string]json.RawMessage) (xaaBodyRef, bool) {
 	data, ok := top["data"]
 	if !ok {
-		return xaaBody{}, false
+		return xaaBodyRef{}, false
 	}
 	for key := range top {
-		if k := lookupKey([]byte(key)); k != keyUnknown && k != keyData {
-			return xaaBody{}, false
+		if aaaKeys[key] {
+			return xaaBodyRef{}, false
 		}
 	}
-	envs, array, ok := parseEnvelopes(data)
+	envs, array, ok := parseEnvelopesRef(data)
 	if !ok {
-		return xaaBody{}, false
+		return xaaBodyRef{}, false
 	}
-	b := xaaBody{envs: envs, array: array, meta: top["meta"]}
+	b := xaaBodyRef{envs: envs, array: array, meta: top["meta"]}
 	for key, raw := range top {
 		if key != "data" && key != "meta" {
 			if b.extra == nil {
@@ -254,15 +285,225 @@ func findXAARef(top map[string]json.RawMessage) (xaaBody, bool) {
 	return b, true
 }
 
-type rawObject map[string]json.RawMessage
-
-func (o rawObject) has(key string) bool        { _, ok := o[key]; return ok }
-func (o rawObject) decodeAAA(p *Payload) error { return decodeAAARef(p, o) }
-
-func readMap(raw json.RawMessage) (object, error) {
-	var m map[string]json.RawMessage
-	if err := fieldRef("payload", raw, &m); err != nil {
-		return nil, err
+func parseEnvelopesRef(data []byte) (envs []wireXAARef, array, ok bool) {
+	data = bytes.TrimLeft(data, " \t\r\n")
+	if len(data) == 0 {
+		return nil, false, false
 	}
-	return rawObject(m), nil
+	switch data[0] {
+	case '{':
+		envs = make([]wireXAARef, 1)
+		if json.Unmarshal(data, &envs[0]) != nil || envs[0].EventType == "" {
+			return nil, false, false
+		}
+		return envs, false, true
+	case '[':
+		if json.Unmarshal(data, &envs) != nil || len(envs) == 0 {
+			return nil, false, false
+		}
+		for i := range envs {
+			if envs[i].EventType == "" {
+				return nil, false, false
+			}
+		}
+		return envs, true, true
+	}
+	return nil, false, false
+}
+
+func decodeXAABodyRef(b *xaaBodyRef) (*Payload, error) {
+	var meta wireMeta
+	if b.meta != nil {
+		if err := fieldRef("meta", b.meta, &meta); err != nil {
+			return nil, err
+		}
+	}
+	p := &Payload{Source: SourceXAA}
+	for i := range b.envs {
+		env := &b.envs[i]
+		x := XAAEnvelope{
+			EventUUID: string(env.EventUUID), EventType: env.EventType,
+			FilterUserID: string(env.Filter.UserID), FilterDirection: string(env.Filter.Direction),
+			Tag: env.Tag, Replay: bool(meta.Replay),
+		}
+		q := p
+		if i > 0 {
+			q = &Payload{}
+		}
+		if err := decodeXAAEventRef(q, env); err != nil {
+			return nil, err
+		}
+		if x.FilterUserID != "" {
+			q.ForUserID = x.FilterUserID
+		}
+		if i == 0 {
+			p.XAA = &x
+		} else if err := merge(p, q); err != nil {
+			return nil, err
+		}
+		if b.array {
+			p.XAAEvents = append(p.XAAEvents, x)
+		}
+	}
+	for k, v := range b.extra {
+		if p.Unknown == nil {
+			p.Unknown = make(map[string]json.RawMessage, len(b.extra))
+		}
+		p.Unknown[k] = v
+	}
+	return p, nil
+}
+
+func decodeXAAEventRef(p *Payload, env *wireXAARef) error {
+	switch env.EventType {
+	case XAAPostMentionCreate, XAAPostReplyCreate, XAAPostQuoteCreate, XAAPostRepostCreate, XAAPostCreate:
+		n := len(p.TweetCreateEvents)
+		if err := decodeXAAPostRef(p, env); err != nil {
+			return err
+		}
+		for i := n; i < len(p.TweetCreateEvents); i++ {
+			p.TweetCreateEvents[i].XAAEventType = env.EventType
+		}
+	case XAADMReceived, XAADMSent:
+		obj, err := readMap(env.Payload)
+		if err != nil {
+			return err
+		}
+		return decodeAAARef(p, obj)
+	case XAAPostDelete:
+		var w wirePostDelete
+		if err := fieldRef("payload", env.Payload, &w); err != nil {
+			return err
+		}
+		p.TweetDeleteEvents = append(p.TweetDeleteEvents, TweetDeleteEvent{TweetID: string(w.ID), UserID: string(w.AuthorID)})
+	case XAAOAuthRevoke:
+		var w wireRevoke
+		if err := fieldRef("payload", env.Payload, &w); err != nil {
+			return err
+		}
+		p.UserEvent = &UserEvent{Revoke: &Revoke{DateTime: string(w.DateTime), AppID: string(w.AppID), UserID: string(w.UserID)}}
+	case XAAChatReceived, XAAChatSent:
+		var w wireChat
+		if err := fieldRef("payload", env.Payload, &w); err != nil {
+			return err
+		}
+		p.ChatEvents = append(p.ChatEvents, ChatEvent{EventType: env.EventType, ID: string(w.ID),
+			ConversationID: string(w.ConversationID), SenderID: string(w.SenderID),
+			CreatedAtMsec: string(w.CreatedAtMsec), Encrypted: bool(w.EncodedEvent)})
+	default:
+		if p.Unknown == nil {
+			p.Unknown = make(map[string]json.RawMessage, 1)
+		}
+		p.Unknown[env.EventType] = env.Payload
+	}
+	return nil
+}
+
+func decodeXAAPostRef(p *Payload, env *wireXAARef) error {
+	obj, err := readMap(env.Payload)
+	if err != nil {
+		return err
+	}
+	if _, ok := obj[KindTweetCreate]; ok {
+		return decodeAAARef(p, obj)
+	}
+	_, idStr := obj["id_str"]
+	_, user := obj["user"]
+	if idStr || user {
+		var w wireTweet
+		if err := fieldRef("payload", env.Payload, &w); err != nil {
+			return err
+		}
+		p.TweetCreateEvents = append(p.TweetCreateEvents, *w.tweet())
+		return nil
+	}
+	var post wirePost
+	if err := fieldRef("payload", env.Payload, &post); err != nil {
+		return err
+	}
+	var inc wireIncludes
+	if len(env.Includes) > 0 {
+		if err := fieldRef("includes", env.Includes, &inc); err != nil {
+			return err
+		}
+	}
+	p.TweetCreateEvents = append(p.TweetCreateEvents, *post.tweet(&inc, true))
+	return nil
+}
+
+// readMap reads a payload as an object: null has no members; anything
+// else that is not an object is an error.
+func readMap(raw json.RawMessage) (map[string]json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
+	}
+	return m, nil
+}
+
+// The encoding/json methods of the flexible wire types, as Decode had
+// them; Decode itself uses the UnmarshalJSONFrom methods in wire.go.
+
+func (s *idString) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var v string
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*s = idString(v)
+		return nil
+	}
+	if bytes.Equal(b, []byte("null")) || isJSONNumber(b) {
+		return nil
+	}
+	return fmt.Errorf("id must be a string, got %.20s", b)
+}
+
+func (s *flexString) UnmarshalJSON(b []byte) error {
+	if isJSONNumber(b) {
+		*s = flexString(b)
+		return nil
+	}
+	if bytes.Equal(b, []byte("null")) {
+		return nil
+	}
+	var v string
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("want a string or a number: %w", err)
+	}
+	*s = flexString(v)
+	return nil
+}
+
+func (f *flexBool) UnmarshalJSON(b []byte) error {
+	switch {
+	case isLower(b, "true"), isLower(b, `"true"`):
+		*f = true
+	case isLower(b, "false"), isLower(b, `"false"`), isLower(b, "null"), isLower(b, `""`):
+		*f = false
+	default:
+		return fmt.Errorf("want a boolean, got %.20s", b)
+	}
+	return nil
+}
+
+func (n *flexInt64) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) || bytes.Equal(b, []byte(`""`)) {
+		return nil
+	}
+	s := b
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
+		s = b[1 : len(b)-1]
+	}
+	v, err := strconv.ParseInt(string(s), 10, 64)
+	if err != nil {
+		return fmt.Errorf("want an integer, got %.24s", b)
+	}
+	*n = flexInt64(v)
+	return nil
+}
+
+func (p *presence) UnmarshalJSON(b []byte) error {
+	*p = presence(string(b) != "null" && string(b) != `""`)
+	return nil
 }

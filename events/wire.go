@@ -1,34 +1,52 @@
 package events
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // This file holds the wire-format types: what X sends, field for field,
-// before conversion into the exported types. Numeric ids are never read.
+// before conversion into the exported types. Decode reads a body into
+// them with one typed unmarshal (see decodeOptions); a new field of X's is
+// one more field with a json tag here. Numeric ids are never read.
+
+// seen is a member whose presence counts even when its value is null: a
+// top-level Account Activity key makes a body AAA, and a present kind
+// yields an event (or an empty list) as it always has. A repeated member
+// replaces the earlier one whole.
+type seen[T any] struct {
+	v   T
+	set bool
+}
+
+func (s *seen[T]) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	var zero T
+	s.v, s.set = zero, true
+	return json.UnmarshalDecode(dec, &s.v)
+}
 
 // idString is an id field: a JSON string is kept, a JSON number or null is
 // ignored (numeric ids may have been rounded above 2^53 on their way here).
 type idString string
 
-func (s *idString) UnmarshalJSON(b []byte) error {
-	if inner, ok := plainString(b); ok {
-		*s = idString(inner)
-		return nil
-	}
-	if len(b) > 0 && b[0] == '"' {
-		var v string
-		if err := json.Unmarshal(b, &v); err != nil {
+func (s *idString) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	switch dec.PeekKind() {
+	case '"':
+		tok, err := dec.ReadToken()
+		if err != nil {
 			return err
 		}
-		*s = idString(v)
+		*s = idString(tok.String())
 		return nil
+	case 'n', '0':
+		return dec.SkipValue()
 	}
-	if bytes.Equal(b, []byte("null")) || isJSONNumber(b) {
-		return nil
+	b, err := dec.ReadValue()
+	if err != nil {
+		return err
 	}
 	return fmt.Errorf("id must be a string, got %.20s", b)
 }
@@ -37,30 +55,38 @@ func (s *idString) UnmarshalJSON(b []byte) error {
 // (for timestamps that X sends either way).
 type flexString string
 
-func (s *flexString) UnmarshalJSON(b []byte) error {
-	if isJSONNumber(b) {
-		*s = flexString(b)
+func (s *flexString) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	switch dec.PeekKind() {
+	case '"':
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		*s = flexString(tok.String())
 		return nil
+	case 'n':
+		return dec.SkipValue()
 	}
-	if bytes.Equal(b, []byte("null")) {
-		return nil
+	b, err := dec.ReadValue()
+	if err != nil {
+		return err
 	}
-	if inner, ok := plainString(b); ok {
-		*s = flexString(inner)
-		return nil
+	if !isJSONNumber(b) {
+		return fmt.Errorf("want a string or a number, got %.20s", b)
 	}
-	var v string
-	if err := json.Unmarshal(b, &v); err != nil {
-		return fmt.Errorf("want a string or a number: %w", err)
-	}
-	*s = flexString(v)
+	*s = flexString(b)
 	return nil
 }
 
-// flexBool accepts true, false, "true", "false" (any case) and null.
+// flexBool accepts true, false, "true", "false" (any case, without
+// escapes) and null.
 type flexBool bool
 
-func (f *flexBool) UnmarshalJSON(b []byte) error {
+func (f *flexBool) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	b, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
 	switch {
 	case isLower(b, "true"), isLower(b, `"true"`):
 		*f = true
@@ -91,11 +117,16 @@ func isLower(b []byte, word string) bool {
 	return true
 }
 
-// flexInt64 accepts an integer as a JSON number or a decimal string.
+// flexInt64 accepts an integer as a JSON number or a decimal string
+// (without escapes); null and "" leave it zero.
 type flexInt64 int64
 
-func (n *flexInt64) UnmarshalJSON(b []byte) error {
-	if bytes.Equal(b, []byte("null")) || bytes.Equal(b, []byte(`""`)) {
+func (n *flexInt64) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	b, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	if string(b) == "null" || string(b) == `""` {
 		return nil
 	}
 	s := b

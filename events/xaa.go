@@ -1,9 +1,12 @@
 package events
 
 import (
-	"encoding/json"
+	stdjson "encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // X Activity API event types that Decode maps onto typed fields. Other
@@ -35,10 +38,12 @@ type wireXAA struct {
 		UserID    idString   `json:"user_id"`
 		Direction flexString `json:"direction"`
 	} `json:"filter"`
-	EventType string          `json:"event_type"`
-	Tag       string          `json:"tag"`
-	Payload   json.RawMessage `json:"payload"`
-	Includes  json.RawMessage `json:"includes"`
+	EventType string `json:"event_type"`
+	Tag       string `json:"tag"`
+	// The payload's type depends on event_type, which may come after it;
+	// includes matter only to posts. Both are read once the type is known.
+	Payload  jsontext.Value `json:"payload"`
+	Includes jsontext.Value `json:"includes"`
 }
 
 type wireMeta struct {
@@ -71,6 +76,32 @@ type wirePost struct {
 		Text     string        `json:"text"`
 		Entities *wireEntities `json:"entities"`
 	} `json:"note_tweet"`
+}
+
+// wirePostPayload is the payload of a post event read as the v2 Post X
+// documents, noting the members that mark the older shapes it may also
+// have (see decodeXAAPost) without reading them.
+type wirePostPayload struct {
+	wirePost
+	wirePostShape
+}
+
+// wirePostShape notes the members of a post payload that mark an older
+// shape than the v2 Post.
+type wirePostShape struct {
+	IDStr       mark `json:"id_str"`
+	User        mark `json:"user"`
+	TweetCreate mark `json:"tweet_create_events"`
+}
+
+func (s *wirePostShape) legacy() bool { return bool(s.IDStr || s.User || s.TweetCreate) }
+
+// mark records that a member was present, and skips its value.
+type mark bool
+
+func (m *mark) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	*m = true
+	return dec.SkipValue()
 }
 
 // wireIncludes are the expansions of a post event: users flat or wrapped
@@ -108,89 +139,10 @@ type wireChat struct {
 // "", without keeping the value.
 type presence bool
 
-func (p *presence) UnmarshalJSON(b []byte) error {
+func (p *presence) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	b, err := dec.ReadValue()
 	*p = presence(string(b) != "null" && string(b) != `""`)
-	return nil
-}
-
-// object is a JSON object read far enough to ask which keys it has and
-// to decode it as an Account Activity object: the hand-scanned members in
-// Decode, a map in the reference decoder of the tests.
-type object interface {
-	has(key string) bool
-	decodeAAA(p *Payload) error
-}
-
-// readObject reads the payload of an envelope as an object.
-type readObject func(raw json.RawMessage) (object, error)
-
-type members []member
-
-func (ms members) has(key string) bool {
-	for i := range ms {
-		if ms[i].keyIs(key) {
-			return true
-		}
-	}
-	return false
-}
-
-func (ms members) decodeAAA(p *Payload) error { return decodeAAA(p, ms) }
-
-func readMembers(raw json.RawMessage) (object, error) {
-	ms, err := objectMembers(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
-	}
-	return members(ms), nil
-}
-
-// xaaBody is an X Activity API delivery found at the top level of a body.
-type xaaBody struct {
-	envs  []wireXAA
-	array bool                       // "data" was an array
-	meta  json.RawMessage            // the "meta" value, nil if none
-	extra map[string]json.RawMessage // other top-level keys
-}
-
-// findXAA returns the XAA delivery in top, or false when top is not one:
-// it has no "data" holding an envelope (an object with an event_type, or
-// a non-empty array of them), or it has an Account Activity key. "meta"
-// is read for replay; other keys are kept in Payload.Unknown.
-func findXAA(top []member) (xaaBody, bool) {
-	var data, meta []byte
-	extras := 0
-	for i := range top {
-		m := &top[i]
-		switch {
-		case m.kind == keyData:
-			data = m.value
-		case m.kind != keyUnknown:
-			return xaaBody{}, false
-		case m.keyIs("meta"):
-			meta = m.value
-		default:
-			extras++
-		}
-	}
-	if data == nil {
-		return xaaBody{}, false
-	}
-	envs, array, ok := parseEnvelopes(data)
-	if !ok {
-		return xaaBody{}, false
-	}
-	b := xaaBody{envs: envs, array: array, meta: meta}
-	if extras > 0 {
-		b.extra = make(map[string]json.RawMessage, extras)
-		for i := range top {
-			m := &top[i]
-			if m.kind == keyUnknown && !m.keyIs("meta") {
-				b.extra[m.keyString()] = append(json.RawMessage(nil), m.value...)
-			}
-		}
-	}
-	return b, true
+	return err
 }
 
 // parseEnvelopes reads the value of "data": one envelope, or an array of
@@ -198,22 +150,15 @@ func findXAA(top []member) (xaaBody, bool) {
 // lacks an event_type, so that the body is read as AAA (keeping "data" as
 // an unknown key) rather than half as XAA.
 func parseEnvelopes(data []byte) (envs []wireXAA, array, ok bool) {
-	i := 0
-	for i < len(data) && isSpace(data[i]) {
-		i++
-	}
-	if i == len(data) {
-		return nil, false, false
-	}
-	switch data[i] {
+	switch data[0] { // a value as the decoder returned it: no leading space
 	case '{':
 		envs = make([]wireXAA, 1)
-		if json.Unmarshal(data, &envs[0]) != nil || envs[0].EventType == "" {
+		if json.Unmarshal(data, &envs[0], decodeOptions) != nil || envs[0].EventType == "" {
 			return nil, false, false
 		}
 		return envs, false, true
 	case '[':
-		if json.Unmarshal(data, &envs) != nil || len(envs) == 0 {
+		if json.Unmarshal(data, &envs, decodeOptions) != nil || len(envs) == 0 {
 			return nil, false, false
 		}
 		for i := range envs {
@@ -226,20 +171,21 @@ func parseEnvelopes(data []byte) (envs []wireXAA, array, ok bool) {
 	return nil, false, false
 }
 
-// decodeXAABody decodes each envelope of b, reading payloads with read,
-// and merges them into one Payload. ForUserID is the filter's user id;
-// an array whose envelopes name different filter users is ErrMalformed,
-// as one Payload cannot say whom each event is for.
-func decodeXAABody(b *xaaBody, read readObject) (*Payload, error) {
+// decodeXAA decodes each envelope and merges them into one Payload.
+// ForUserID is the filter's user id; an array whose envelopes name
+// different filter users is ErrMalformed, as one Payload cannot say whom
+// each event is for. meta gives Replay; extra (the other top-level
+// members) goes to Payload.Unknown.
+func decodeXAA(envs []wireXAA, array bool, metaRaw jsontext.Value, extra map[string]jsontext.Value) (*Payload, error) {
 	var meta wireMeta
-	if b.meta != nil {
-		if err := field("meta", b.meta, &meta); err != nil {
+	if metaRaw != nil {
+		if err := unmarshal("meta", metaRaw, &meta); err != nil {
 			return nil, err
 		}
 	}
 	p := &Payload{Source: SourceXAA}
-	for i := range b.envs {
-		env := &b.envs[i]
+	for i := range envs {
+		env := &envs[i]
 		x := XAAEnvelope{
 			EventUUID: string(env.EventUUID), EventType: env.EventType,
 			FilterUserID: string(env.Filter.UserID), FilterDirection: string(env.Filter.Direction),
@@ -249,7 +195,7 @@ func decodeXAABody(b *xaaBody, read readObject) (*Payload, error) {
 		if i > 0 {
 			q = &Payload{}
 		}
-		if err := decodeXAAEvent(q, env, read); err != nil {
+		if err := decodeXAAEvent(q, env); err != nil {
 			return nil, err
 		}
 		if x.FilterUserID != "" {
@@ -260,51 +206,44 @@ func decodeXAABody(b *xaaBody, read readObject) (*Payload, error) {
 		} else if err := merge(p, q); err != nil {
 			return nil, err
 		}
-		if b.array {
+		if array {
 			p.XAAEvents = append(p.XAAEvents, x)
 		}
 	}
-	for k, v := range b.extra {
-		if p.Unknown == nil {
-			p.Unknown = make(map[string]json.RawMessage, len(b.extra))
-		}
-		p.Unknown[k] = v
+	for k, v := range extra {
+		addUnknown(p, k, v)
 	}
 	return p, nil
 }
 
 // decodeXAAEvent decodes the payload of one envelope into p.
-func decodeXAAEvent(p *Payload, env *wireXAA, read readObject) error {
+func decodeXAAEvent(p *Payload, env *wireXAA) error {
 	switch env.EventType {
 	case XAAPostMentionCreate, XAAPostReplyCreate, XAAPostQuoteCreate, XAAPostRepostCreate, XAAPostCreate:
 		n := len(p.TweetCreateEvents)
-		if err := decodeXAAPost(p, env, read); err != nil {
+		if err := decodeXAAPost(p, env); err != nil {
 			return err
 		}
 		for i := n; i < len(p.TweetCreateEvents); i++ {
 			p.TweetCreateEvents[i].XAAEventType = env.EventType
 		}
 	case XAADMReceived, XAADMSent:
-		obj, err := read(env.Payload)
-		if err != nil {
-			return err
-		}
-		return obj.decodeAAA(p)
+		return decodeAAAPayload(p, env.Payload)
 	case XAAPostDelete:
 		var w wirePostDelete
-		if err := field("payload", env.Payload, &w); err != nil {
+		if err := unmarshal("payload", env.Payload, &w); err != nil {
 			return err
 		}
 		p.TweetDeleteEvents = append(p.TweetDeleteEvents, TweetDeleteEvent{TweetID: string(w.ID), UserID: string(w.AuthorID)})
 	case XAAOAuthRevoke:
 		var w wireRevoke
-		if err := field("payload", env.Payload, &w); err != nil {
+		if err := unmarshal("payload", env.Payload, &w); err != nil {
 			return err
 		}
 		p.UserEvent = &UserEvent{Revoke: &Revoke{DateTime: string(w.DateTime), AppID: string(w.AppID), UserID: string(w.UserID)}}
 	case XAAChatReceived, XAAChatSent:
 		var w wireChat
-		if err := field("payload", env.Payload, &w); err != nil {
+		if err := unmarshal("payload", env.Payload, &w); err != nil {
 			return err
 		}
 		p.ChatEvents = append(p.ChatEvents, ChatEvent{EventType: env.EventType, ID: string(w.ID),
@@ -312,9 +251,31 @@ func decodeXAAEvent(p *Payload, env *wireXAA, read readObject) error {
 			CreatedAtMsec: string(w.CreatedAtMsec), Encrypted: bool(w.EncodedEvent)})
 	default:
 		if p.Unknown == nil {
-			p.Unknown = make(map[string]json.RawMessage, 1)
+			p.Unknown = make(map[string]stdjson.RawMessage, 1)
 		}
-		p.Unknown[env.EventType] = env.Payload
+		p.Unknown[env.EventType] = stdjson.RawMessage(env.Payload)
+	}
+	return nil
+}
+
+// decodeAAAPayload reads raw, an envelope's payload, as an Account
+// Activity object into p. The payload must be an object (or null).
+func decodeAAAPayload(p *Payload, raw jsontext.Value) error {
+	if err := isObject(raw); err != nil {
+		return err
+	}
+	var w wireBody
+	if err := unmarshal("payload", raw, &w); err != nil {
+		return err
+	}
+	w.fill(p)
+	return nil
+}
+
+// isObject checks that raw, a payload, is an object or null.
+func isObject(raw jsontext.Value) error {
+	if k := raw.Kind(); k != '{' && k != 'n' {
+		return fmt.Errorf("%w: payload: not an object", ErrMalformed)
 	}
 	return nil
 }
@@ -364,30 +325,38 @@ func mergeMap[V any](dst, src map[string]V) map[string]V {
 }
 
 // decodeXAAPost accepts a v2 Post payload (what X documents), a v1.1 Tweet
-// payload, or an AAA-style {"tweet_create_events":[...]} payload.
-func decodeXAAPost(p *Payload, env *wireXAA, read readObject) error {
-	obj, err := read(env.Payload)
-	if err != nil {
+// payload (one with id_str or user), or an AAA-style
+// {"tweet_create_events":[...]} payload. The first is read in one pass;
+// a marker of another shape sends the payload to its own reader.
+func decodeXAAPost(p *Payload, env *wireXAA) error {
+	if err := isObject(env.Payload); err != nil {
 		return err
 	}
-	if obj.has(KindTweetCreate) {
-		return obj.decodeAAA(p)
-	}
-	if obj.has("id_str") || obj.has("user") {
-		var w wireTweet
-		if err := field("payload", env.Payload, &w); err != nil {
+	var post wirePostPayload
+	err := unmarshal("payload", env.Payload, &post)
+	if err != nil || post.legacy() {
+		// A v2 read that failed may be an older shape that reads well.
+		var shape wirePostShape
+		if unmarshal("payload", env.Payload, &shape) == nil {
+			switch {
+			case bool(shape.TweetCreate):
+				return decodeAAAPayload(p, env.Payload)
+			case shape.legacy():
+				var w wireTweet
+				if err := unmarshal("payload", env.Payload, &w); err != nil {
+					return err
+				}
+				p.TweetCreateEvents = append(p.TweetCreateEvents, *w.tweet())
+				return nil
+			}
+		}
+		if err != nil {
 			return err
 		}
-		p.TweetCreateEvents = append(p.TweetCreateEvents, *w.tweet())
-		return nil
-	}
-	var post wirePost
-	if err := field("payload", env.Payload, &post); err != nil {
-		return err
 	}
 	var inc wireIncludes
-	if len(env.Includes) > 0 {
-		if err := field("includes", env.Includes, &inc); err != nil {
+	if env.Includes != nil {
+		if err := unmarshal("includes", env.Includes, &inc); err != nil {
 			return err
 		}
 	}

@@ -76,7 +76,7 @@ func isJobID(id string, kind Kind, respondID string) bool {
 }
 
 // jobWire is the JSON shape of a Job; the field order is the contract.
-// ParseJob reads it; MarshalJSON writes the same bytes by hand (jobjson.go).
+// ParseJob reads it; MarshalJSON writes it with encoding/json.
 type jobWire struct {
 	MsgType    Kind   `json:"msg_type"`
 	RespondID  string `json:"respond_id"`
@@ -93,7 +93,15 @@ type jobWire struct {
 // MarshalJSON writes the queue message form of j. It does not validate j;
 // Body does.
 func (j Job) MarshalJSON() ([]byte, error) {
-	return j.appendJSON(make([]byte, 0, j.jsonSize())), nil
+	w := jobWire{
+		MsgType: j.MsgType, RespondID: j.RespondID, Text: j.Text, UserID: j.UserID,
+		ID: j.ID, Command: j.Command, Args: j.Args, ForUserID: j.ForUserID,
+		ScreenName: j.ScreenName,
+	}
+	if !j.ReceivedAt.IsZero() {
+		w.ReceivedAt = j.ReceivedAt.UTC().Format(time.RFC3339)
+	}
+	return json.Marshal(w)
 }
 
 // Body validates j and returns its queue message, at most MaxMessageSize
