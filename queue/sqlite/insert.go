@@ -28,6 +28,12 @@ import (
 // two.
 const maxInsertRows = 64
 
+// rowRef is one row of an op of the batch: batch[op].ins has ins.
+type rowRef struct {
+	op  int
+	ins *insert
+}
+
 // insert is one Enqueue's row. msg is set when the row is stored.
 type insert struct {
 	q          *Queue
@@ -40,9 +46,10 @@ type insert struct {
 	id      int64
 }
 
-// doInsert hands row to the writer and waits for its commit, as do does.
-func (w *writer) doInsert(ctx context.Context, row *insert) error {
-	return w.submit(ctx, &op{ctx: ctx, ins: row, result: make(chan error, 1)})
+// doInsert hands rows to the writer as one op (all stored or none) and
+// waits for its commit, as do does.
+func (w *writer) doInsert(ctx context.Context, rows ...*insert) error {
+	return w.submit(ctx, &op{ctx: ctx, ins: rows, result: make(chan error, 1)})
 }
 
 // insertStmt returns the statement that inserts n rows (a power of two).
@@ -71,24 +78,35 @@ func (w *writer) insertStmt(n int) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// runInserts stores the rows of batch[i] for i in idx, whose results are
-// nil so far. An op whose queue does not exist gets that answer in
-// results; any other error is returned with the index in batch of an op
-// it belongs to, and leaves the transaction to be rolled back.
-func (w *writer) runInserts(batch []*op, idx []int, results []error) (culprit int, err error) {
-	rows := idx[:0:0]
-	for _, i := range idx {
-		ins := batch[i].ins
-		if _, err := ins.q.queueID(&w.stmts); err != nil {
+// runInserts stores the rows, whose ops' results are nil so far. The rows
+// of an op whose queue does not exist are skipped and the op gets that
+// answer in results; any other error is returned with the index in batch
+// of an op it belongs to, and leaves the transaction to be rolled back.
+func (w *writer) runInserts(batch []*op, all []rowRef, results []error) (culprit int, err error) {
+	rows := all[:0:0]
+	for _, r := range all {
+		if results[r.op] != nil {
+			continue // an earlier row of its op found no queue
+		}
+		if _, err := r.ins.q.queueID(&w.stmts); err != nil {
 			if isAnswer(err) {
-				results[i] = err
+				results[r.op] = err
 				continue
 			}
-			return i, err
+			return r.op, err
 		}
-		rows = append(rows, i)
+		rows = append(rows, r)
 	}
-	rows, keyed, dups, culprit, err := w.dedupInserts(batch, rows)
+	// Drop the rows of ops answered above (a batch's rows share a queue,
+	// so this only matters for an op's rows after the first).
+	kept := rows[:0]
+	for _, r := range rows {
+		if results[r.op] == nil {
+			kept = append(kept, r)
+		}
+	}
+	rows = kept
+	rows, keyed, dups, culprit, err := w.dedupInserts(rows)
 	if err != nil {
 		return culprit, err
 	}
@@ -97,10 +115,10 @@ func (w *writer) runInserts(batch []*op, idx []int, results []error) (culprit in
 	}
 	random := make([]byte, 12*len(rows))
 	if _, err := rand.Read(random); err != nil {
-		return rows[0], err
+		return rows[0].op, err
 	}
-	for j, i := range rows {
-		batch[i].ins.receipt = hex.EncodeToString(random[12*j : 12*j+12])
+	for j, r := range rows {
+		r.ins.receipt = hex.EncodeToString(random[12*j : 12*j+12])
 	}
 	args := make([]any, 0, 6*min(len(rows), maxInsertRows))
 	for len(rows) > 0 {
@@ -112,11 +130,11 @@ func (w *writer) runInserts(batch []*op, idx []int, results []error) (culprit in
 		rows = rows[n:]
 		st, err := w.insertStmt(n)
 		if err != nil {
-			return chunk[0], err
+			return chunk[0].op, err
 		}
 		args = args[:0]
-		for _, i := range chunk {
-			ins := batch[i].ins
+		for _, r := range chunk {
+			ins := r.ins
 			qid, _ := ins.q.queueID(&w.stmts) // known by now
 			now := ins.q.s.now()
 			expires := neverExpires
@@ -132,11 +150,11 @@ func (w *writer) runInserts(batch []*op, idx []int, results []error) (culprit in
 			}
 			args = append(args, qid, ins.body, now.UnixNano(), expires, visible, ins.receipt)
 		}
-		if err := w.insertChunk(st, args, batch, chunk); err != nil {
-			return chunk[0], err
+		if err := w.insertChunk(st, args, chunk); err != nil {
+			return chunk[0].op, err
 		}
 	}
-	return w.rememberKeys(batch, keyed, dups)
+	return w.rememberKeys(keyed, dups)
 }
 
 // dedupKey is a DedupKey on one queue.
@@ -148,25 +166,25 @@ type dedupKey struct {
 // dedupInserts answers the rows whose DedupKey names a message stored
 // within the window (in this transaction's view, so also by another
 // process) with that message's id, and the rows that repeat the key of an
-// earlier row of the same batch with that row's (dups: index in batch ->
-// index of the first). It returns the rows still to insert, and those of
+// earlier row of the same batch with that row's (dups: row -> the first
+// row with its key). It returns the rows still to insert, and those of
 // them that carry a key.
-func (w *writer) dedupInserts(batch []*op, rows []int) (insert, keyed []int, dups map[int]int, culprit int, err error) {
-	var first map[dedupKey]int
-	insert = rows[:0]
-	for _, i := range rows {
-		ins := batch[i].ins
+func (w *writer) dedupInserts(rows []rowRef) (toInsert, keyed []rowRef, dups map[*insert]*insert, culprit int, err error) {
+	var first map[dedupKey]*insert
+	toInsert = rows[:0]
+	for _, r := range rows {
+		ins := r.ins
 		if ins.key == "" {
-			insert = append(insert, i)
+			toInsert = append(toInsert, r)
 			continue
 		}
 		qid, _ := ins.q.queueID(&w.stmts) // known by now
 		k := dedupKey{qid, ins.key}
-		if j, ok := first[k]; ok {
+		if f, ok := first[k]; ok {
 			if dups == nil {
-				dups = make(map[int]int)
+				dups = make(map[*insert]*insert)
 			}
-			dups[i] = j
+			dups[ins] = f
 			continue
 		}
 		var id int64
@@ -176,37 +194,37 @@ func (w *writer) dedupInserts(batch []*op, rows []int) (insert, keyed []int, dup
 			ins.msg = &queue.Message{ID: strconv.FormatInt(id, 10), Duplicate: true}
 			continue
 		case !errors.Is(err, sql.ErrNoRows):
-			return nil, nil, nil, i, fmt.Errorf("looking up dedup key: %w", err)
+			return nil, nil, nil, r.op, fmt.Errorf("looking up dedup key: %w", err)
 		}
 		if first == nil {
-			first = make(map[dedupKey]int)
+			first = make(map[dedupKey]*insert)
 		}
-		first[k] = i
-		insert = append(insert, i)
-		keyed = append(keyed, i)
+		first[k] = ins
+		toInsert = append(toInsert, r)
+		keyed = append(keyed, r)
 	}
-	return insert, keyed, dups, -1, nil
+	return toInsert, keyed, dups, -1, nil
 }
 
 // rememberKeys records the keys of the rows just inserted, and answers
 // the rows that repeated them within the batch.
-func (w *writer) rememberKeys(batch []*op, keyed []int, dups map[int]int) (culprit int, err error) {
-	for _, i := range keyed {
-		ins := batch[i].ins
+func (w *writer) rememberKeys(keyed []rowRef, dups map[*insert]*insert) (culprit int, err error) {
+	for _, r := range keyed {
+		ins := r.ins
 		qid, _ := ins.q.queueID(&w.stmts)
 		expires := ins.q.s.now().Add(ins.q.s.dedup).UnixNano()
 		if _, err := w.stmts.dedupPut.ExecContext(w.stmts.ctx, qid, ins.key, ins.id, expires); err != nil {
-			return i, fmt.Errorf("storing dedup key: %w", err)
+			return r.op, fmt.Errorf("storing dedup key: %w", err)
 		}
 	}
-	for i, j := range dups {
-		batch[i].ins.msg = &queue.Message{ID: batch[j].ins.msg.ID, Duplicate: true}
+	for ins, f := range dups {
+		ins.msg = &queue.Message{ID: f.msg.ID, Duplicate: true}
 	}
 	return -1, nil
 }
 
 // insertChunk runs st and gives each row of chunk its id.
-func (w *writer) insertChunk(st *sql.Stmt, args []any, batch []*op, chunk []int) error {
+func (w *writer) insertChunk(st *sql.Stmt, args []any, chunk []rowRef) error {
 	res, err := st.QueryContext(w.stmts.ctx, args...)
 	if err != nil {
 		return err
@@ -220,8 +238,8 @@ func (w *writer) insertChunk(st *sql.Stmt, args []any, batch []*op, chunk []int)
 			return err
 		}
 		found := false
-		for _, i := range chunk {
-			if ins := batch[i].ins; ins.receipt == receipt && ins.id == 0 {
+		for _, r := range chunk {
+			if ins := r.ins; ins.receipt == receipt && ins.id == 0 {
 				ins.id, found = id, true
 				break
 			}
@@ -237,9 +255,8 @@ func (w *writer) insertChunk(st *sql.Stmt, args []any, batch []*op, chunk []int)
 	if got != len(chunk) {
 		return fmt.Errorf("insert returned %d rows for %d", got, len(chunk))
 	}
-	for _, i := range chunk {
-		ins := batch[i].ins
-		ins.msg.ID = strconv.FormatInt(ins.id, 10)
+	for _, r := range chunk {
+		r.ins.msg.ID = strconv.FormatInt(r.ins.id, 10)
 	}
 	return nil
 }

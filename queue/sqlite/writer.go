@@ -38,7 +38,7 @@ type writer struct {
 type op struct {
 	ctx    context.Context
 	run    func(st *statements) error
-	ins    *insert    // instead of run: an Enqueue's row (insert.go)
+	ins    []*insert  // instead of run: the rows of an Enqueue or EnqueueBatch (insert.go)
 	result chan error // buffered, 1
 }
 
@@ -175,7 +175,7 @@ func (w *writer) commit(batch []*op) {
 		ok := true
 		// Consecutive inserts run together (insert.go), in their place
 		// among the other writes.
-		var rows []int
+		var rows []rowRef
 		flush := func() bool {
 			if len(rows) == 0 {
 				return true
@@ -193,7 +193,9 @@ func (w *writer) commit(batch []*op) {
 				continue
 			}
 			if o.ins != nil {
-				rows = append(rows, i)
+				for _, ins := range o.ins {
+					rows = append(rows, rowRef{op: i, ins: ins})
+				}
 				continue
 			}
 			if ok = flush(); !ok {
