@@ -15,6 +15,7 @@ import (
 
 	"github.com/moetron/moetron/events"
 	"github.com/moetron/moetron/events/eventstest"
+	"github.com/moetron/moetron/filter"
 	"github.com/moetron/moetron/queue"
 	"github.com/moetron/moetron/queue/sqlite"
 )
@@ -226,3 +227,34 @@ func TestJournalFilesArePrivate(t *testing.T) {
 
 // The SQLite queue takes the journal in batches.
 var _ BatchEnqueuer = (*sqlite.Queue)(nil)
+
+// jobID reads the same id as ParseJob, also when the text holds what
+// looks like an id member, and falls back to parsing for other shapes.
+func TestJobIDMatchesParseJob(t *testing.T) {
+	in, err := New(Config{Queue: newQueue(t), Filter: newFilter(t)})
+	require.NoError(t, err)
+	f := newFilter(t)
+	p := mentions(t, 1)[0]
+	p.TweetCreateEvents[0].Text += ` moerand "id":"tweet:1" \"id\":\"x"`
+	var bodies [][]byte
+	for _, name := range []string{"mention_moerand", "dm_moerand"} {
+		bodies = append(bodies, mustBody(t, name))
+	}
+	for _, r := range f.Results(p) {
+		if r.Job != nil {
+			b, err := r.Job.Body()
+			require.NoError(t, err)
+			bodies = append(bodies, b)
+		}
+	}
+	require.Len(t, bodies, 3)
+	// The original bot's message, without an id member.
+	bodies = append(bodies, []byte(`{"msg_type":"tweet","respond_id":"1332557345071644672","text":"@moebot moerand","user_id":"1247048165561270272"}`))
+	for _, b := range bodies {
+		j, err := filter.ParseJob(b)
+		require.NoError(t, err, "%s", b)
+		assert.Equal(t, j.ID, in.jobID(b), "%s", b)
+		assert.NotEmpty(t, j.ID)
+	}
+	assert.Empty(t, in.jobID([]byte("not json")))
+}

@@ -116,7 +116,7 @@ const MaxSegment = 16 << 20
 // (Config.Journal): smaller, so that the segments the drainer has passed
 // on are removed within seconds, and a restart after a crash passes on at
 // most this many bytes again.
-const JournalSegment = 4 << 20
+const JournalSegment = 1 << 20
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
@@ -485,16 +485,39 @@ func (s *Spool) drainSealed(seq, limit int, send func([][]byte) (int, error)) (i
 		// current segment: nothing to read again.
 		return 0, s.forget(seq, path, fi.Size(), 0)
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return 0, fmt.Errorf("intake: spool: %w", err)
+	// Read what follows the records this process already read and
+	// passed on (all of it for a segment of an earlier run).
+	from := int64(0)
+	if m.whole {
+		from = m.off
 	}
-	recs, ends, unread := scanRecords(data, 0, true)
+	data, err := readFrom(path, from)
+	if err != nil {
+		return 0, err
+	}
+	recs, ends, unread := scanRecords(data, from, true)
 	n, err := s.sendRecords(seq, recs, ends, m, limit, send)
 	if err != nil {
 		return n, err
 	}
-	return n, s.forget(seq, path, int64(len(data)), unread)
+	return n, s.forget(seq, path, from+int64(len(data)), unread)
+}
+
+// readFrom reads a file from offset off to its end.
+func readFrom(path string, off int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("intake: spool: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("intake: spool: %w", err)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("intake: spool: %w", err)
+	}
+	return data, nil
 }
 
 // forget removes a drained sealed segment of size bytes (or keeps it as
@@ -537,7 +560,7 @@ func (s *Spool) drainCurrent(seq int, size int64, limit int, send func([][]byte)
 		return 0, fmt.Errorf("intake: spool: %w", err)
 	}
 	data := make([]byte, size-m.off)
-	_, err = io.ReadFull(io.NewSectionReader(f, m.off, size-m.off), data)
+	_, err = f.ReadAt(data, m.off)
 	f.Close()
 	if err != nil {
 		return 0, fmt.Errorf("intake: spool: %w", err)

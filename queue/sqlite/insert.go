@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -52,15 +51,26 @@ func (w *writer) doInsert(ctx context.Context, rows ...*insert) error {
 	return w.submit(ctx, &op{ctx: ctx, ins: rows, result: make(chan error, 1)})
 }
 
-// insertStmt returns the statement that inserts n rows (a power of two).
-func (w *writer) insertStmt(n int) (*sql.Stmt, error) {
+// nStmt returns the statement of cache for n rows (a power of two up to
+// maxInsertRows), preparing it with build(n) on first use.
+func (w *writer) nStmt(cache *[7]*sql.Stmt, n int, build func(n int) string) (*sql.Stmt, error) {
 	k := 0
 	for 1<<k < n {
 		k++
 	}
-	if st := w.inserts[k]; st != nil {
+	if st := cache[k]; st != nil {
 		return st, nil
 	}
+	st, err := w.conn.PrepareContext(w.stmts.ctx, build(n))
+	if err != nil {
+		return nil, fmt.Errorf("preparing statement: %w", err)
+	}
+	cache[k] = st
+	return st, nil
+}
+
+// insertSQL inserts n messages.
+func insertSQL(n int) string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO messages (queue_id, body, inserted_at, expires_at, visible_at, receipt) VALUES ")
 	for i := range n {
@@ -70,12 +80,49 @@ func (w *writer) insertStmt(n int) (*sql.Stmt, error) {
 		b.WriteString("(?,?,?,?,?,?)")
 	}
 	b.WriteString(" RETURNING id, receipt")
-	st, err := w.conn.PrepareContext(w.stmts.ctx, b.String())
-	if err != nil {
-		return nil, fmt.Errorf("preparing insert: %w", err)
+	return b.String()
+}
+
+// findSQL looks up n dedup keys of one queue that have not expired. The
+// unary + keeps the planner on the primary key: with the IN list it would
+// otherwise walk dedup_expires, every key of the window.
+func findSQL(n int) string {
+	var b strings.Builder
+	b.WriteString("SELECT key, message_id FROM dedup WHERE queue_id = ?1 AND +expires_at > ?2 AND key IN (")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "?%d", i+3)
 	}
-	w.inserts[k] = st
-	return st, nil
+	b.WriteString(")")
+	return b.String()
+}
+
+// putSQL records n dedup keys (a key that expired and was not yet purged
+// is taken over).
+func putSQL(n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO dedup (queue_id, key, message_id, expires_at) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?)")
+	}
+	b.WriteString(" ON CONFLICT (queue_id, key) DO UPDATE SET message_id = excluded.message_id, expires_at = excluded.expires_at")
+	return b.String()
+}
+
+// chunkSize is the largest power of two up to maxInsertRows that is at
+// most n: rows go to the statements in chunks of the binary decomposition
+// of their number.
+func chunkSize(n int) int {
+	c := maxInsertRows
+	for c > n {
+		c /= 2
+	}
+	return c
 }
 
 // runInserts stores the rows, whose ops' results are nil so far. The rows
@@ -122,13 +169,10 @@ func (w *writer) runInserts(batch []*op, all []rowRef, results []error) (culprit
 	}
 	args := make([]any, 0, 6*min(len(rows), maxInsertRows))
 	for len(rows) > 0 {
-		n := maxInsertRows
-		for n > len(rows) {
-			n /= 2
-		}
+		n := chunkSize(len(rows))
 		chunk := rows[:n]
 		rows = rows[n:]
-		st, err := w.insertStmt(n)
+		st, err := w.nStmt(&w.inserts, n, insertSQL)
 		if err != nil {
 			return chunk[0].op, err
 		}
@@ -167,15 +211,15 @@ type dedupKey struct {
 // within the window (in this transaction's view, so also by another
 // process) with that message's id, and the rows that repeat the key of an
 // earlier row of the same batch with that row's (dups: row -> the first
-// row with its key). It returns the rows still to insert, and those of
-// them that carry a key.
+// row with its key). It returns the rows still to insert, in their order,
+// and those of them that carry a key. The keys are looked up with one
+// statement per chunk of up to maxInsertRows keys.
 func (w *writer) dedupInserts(rows []rowRef) (toInsert, keyed []rowRef, dups map[*insert]*insert, culprit int, err error) {
 	var first map[dedupKey]*insert
-	toInsert = rows[:0]
+	byQueue := map[int64][]rowRef{} // first rows with each key, by queue
 	for _, r := range rows {
 		ins := r.ins
 		if ins.key == "" {
-			toInsert = append(toInsert, r)
 			continue
 		}
 		qid, _ := ins.q.queueID(&w.stmts) // known by now
@@ -187,34 +231,94 @@ func (w *writer) dedupInserts(rows []rowRef) (toInsert, keyed []rowRef, dups map
 			dups[ins] = f
 			continue
 		}
-		var id int64
-		err := w.stmts.dedupFind.QueryRowContext(w.stmts.ctx, qid, ins.key, ins.q.s.now().UnixNano()).Scan(&id)
-		switch {
-		case err == nil:
-			ins.msg = &queue.Message{ID: strconv.FormatInt(id, 10), Duplicate: true}
-			continue
-		case !errors.Is(err, sql.ErrNoRows):
-			return nil, nil, nil, r.op, fmt.Errorf("looking up dedup key: %w", err)
-		}
 		if first == nil {
 			first = make(map[dedupKey]*insert)
 		}
 		first[k] = ins
-		toInsert = append(toInsert, r)
-		keyed = append(keyed, r)
+		byQueue[qid] = append(byQueue[qid], r)
+	}
+	for qid, krows := range byQueue {
+		now := krows[0].ins.q.s.now().UnixNano()
+		for len(krows) > 0 {
+			n := chunkSize(len(krows))
+			chunk := krows[:n]
+			krows = krows[n:]
+			if culprit, err := w.findKeys(qid, now, chunk); err != nil {
+				return nil, nil, nil, culprit, err
+			}
+		}
+	}
+	toInsert = rows[:0]
+	for _, r := range rows {
+		switch {
+		case r.ins.msg != nil: // found: a duplicate of a stored message
+		case dups[r.ins] != nil: // answered by rememberKeys
+		default:
+			toInsert = append(toInsert, r)
+			if r.ins.key != "" {
+				keyed = append(keyed, r)
+			}
+		}
 	}
 	return toInsert, keyed, dups, -1, nil
 }
 
-// rememberKeys records the keys of the rows just inserted, and answers
-// the rows that repeated them within the batch.
+// findKeys looks up the keys of chunk (rows of queue qid, distinct keys)
+// and answers those found as duplicates.
+func (w *writer) findKeys(qid, now int64, chunk []rowRef) (culprit int, err error) {
+	st, err := w.nStmt(&w.finds, len(chunk), findSQL)
+	if err != nil {
+		return chunk[0].op, err
+	}
+	args := make([]any, 0, 2+len(chunk))
+	args = append(args, qid, now)
+	byKey := make(map[string]*insert, len(chunk))
+	for _, r := range chunk {
+		args = append(args, r.ins.key)
+		byKey[r.ins.key] = r.ins
+	}
+	res, err := st.QueryContext(w.stmts.ctx, args...)
+	if err != nil {
+		return chunk[0].op, fmt.Errorf("looking up dedup keys: %w", err)
+	}
+	defer res.Close()
+	for res.Next() {
+		var key string
+		var id int64
+		if err := res.Scan(&key, &id); err != nil {
+			return chunk[0].op, fmt.Errorf("looking up dedup keys: %w", err)
+		}
+		if ins := byKey[key]; ins != nil {
+			ins.msg = &queue.Message{ID: strconv.FormatInt(id, 10), Duplicate: true}
+		}
+	}
+	if err := res.Err(); err != nil {
+		return chunk[0].op, fmt.Errorf("looking up dedup keys: %w", err)
+	}
+	return -1, nil
+}
+
+// rememberKeys records the keys of the rows just inserted, one statement
+// per chunk, and answers the rows that repeated them within the batch.
 func (w *writer) rememberKeys(keyed []rowRef, dups map[*insert]*insert) (culprit int, err error) {
-	for _, r := range keyed {
-		ins := r.ins
-		qid, _ := ins.q.queueID(&w.stmts)
-		expires := ins.q.s.now().Add(ins.q.s.dedup).UnixNano()
-		if _, err := w.stmts.dedupPut.ExecContext(w.stmts.ctx, qid, ins.key, ins.id, expires); err != nil {
-			return r.op, fmt.Errorf("storing dedup key: %w", err)
+	args := make([]any, 0, 4*min(len(keyed), maxInsertRows))
+	for len(keyed) > 0 {
+		n := chunkSize(len(keyed))
+		chunk := keyed[:n]
+		keyed = keyed[n:]
+		st, err := w.nStmt(&w.puts, n, putSQL)
+		if err != nil {
+			return chunk[0].op, err
+		}
+		args = args[:0]
+		for _, r := range chunk {
+			ins := r.ins
+			qid, _ := ins.q.queueID(&w.stmts)
+			expires := ins.q.s.now().Add(ins.q.s.dedup).UnixNano()
+			args = append(args, qid, ins.key, ins.id, expires)
+		}
+		if _, err := st.ExecContext(w.stmts.ctx, args...); err != nil {
+			return chunk[0].op, fmt.Errorf("storing dedup keys: %w", err)
 		}
 	}
 	for ins, f := range dups {
