@@ -407,7 +407,7 @@ func (in *Intake) jobID(body []byte) string {
 	if i := bytes.Index(body, []byte(key)); i > 0 && body[0] == '{' {
 		v := body[i+len(key):]
 		if j := bytes.IndexByte(v, '"'); j > 0 && bytes.IndexByte(v[:j], '\\') < 0 &&
-			bytes.Index(v[j:], []byte(key)) < 0 {
+			!bytes.Contains(v[j:], []byte(key)) {
 			return string(v[:j])
 		}
 	}

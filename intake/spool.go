@@ -51,6 +51,7 @@ import (
 type Spool struct {
 	dir        string
 	maxSegment int64
+	lock       *os.File // the directory's lock (see OpenSpoolMax); nil where there is none
 
 	mu     sync.Mutex
 	cur    segmentFile // written by the flusher only; nil once closed
@@ -107,6 +108,9 @@ var ErrSpoolFull = errors.New("intake: spool is full")
 // errSpoolClosed is returned by calls on a closed Spool.
 var errSpoolClosed = errors.New("intake: spool is closed")
 
+// errSpoolInUse means another process has the spool directory open.
+var errSpoolInUse = errors.New("another process has it open (give each webhook process its own SPOOL_DIR)")
+
 // MaxSegment is the size past which the current segment of a spool opened
 // with OpenSpool or OpenSpoolMax is sealed, which bounds what a drain reads
 // into memory at once.
@@ -150,7 +154,10 @@ func OpenSpool(dir string) (*Spool, error) { return OpenSpoolMax(dir, 0) }
 
 // OpenSpoolMax opens the spool in dir; Append refuses records (ErrSpoolFull)
 // that would take it past maxBytes of records not yet drained. maxBytes <= 0
-// means no bound.
+// means no bound. A spool directory serves one Spool at a time: on Linux
+// it is locked (flock of dir/LOCK) until Close, and opening it while
+// another process holds it fails, since two drainers would pass on, and
+// remove, each other's segments.
 func OpenSpoolMax(dir string, maxBytes int64) (*Spool, error) {
 	return openSpool(dir, maxBytes, MaxSegment)
 }
@@ -162,10 +169,15 @@ func openSpool(dir string, maxBytes, maxSegment int64) (*Spool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("intake: spool: %w", err)
 	}
-	s := &Spool{dir: dir, maxSegment: maxSegment, sent: map[int]sentMark{}, maxBytes: maxBytes,
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("intake: spool %s: %w", dir, err)
+	}
+	s := &Spool{dir: dir, maxSegment: maxSegment, lock: lock, sent: map[int]sentMark{}, maxBytes: maxBytes,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), flusherDone: make(chan struct{})}
 	seqs, err := s.segments()
 	if err != nil {
+		s.unlock()
 		return nil, err
 	}
 	for _, q := range seqs {
@@ -179,6 +191,7 @@ func openSpool(dir string, maxBytes, maxSegment int64) (*Spool, error) {
 	}
 	f, err := s.createSegment(next)
 	if err != nil {
+		s.unlock()
 		return nil, err
 	}
 	s.cur, s.curSeq = f, next
@@ -684,7 +697,16 @@ func (s *Spool) Close() error {
 		}
 	}
 	s.cur = nil
+	s.unlock()
 	return err
+}
+
+// unlock releases the directory's lock.
+func (s *Spool) unlock() {
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
 }
 
 func syncDir(dir string) error {

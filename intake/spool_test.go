@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -320,7 +321,8 @@ func TestSpoolRecordsOfAKilledProcessAreDrainedAgain(t *testing.T) {
 			assert.Len(t, drainAll(t, s), 8)
 		}
 	}
-	// No Close: the process is gone.
+	// No Close: the process is gone, and with it its lock.
+	s.unlock()
 	s2, err := OpenSpool(dir)
 	require.NoError(t, err)
 	defer s2.Close()
@@ -390,4 +392,23 @@ func TestSpoolDrainBatchesResumesInsideABatch(t *testing.T) {
 		want[i] = fmt.Sprintf("job-%d", i)
 	}
 	assert.Equal(t, want, got)
+}
+
+// One spool directory, one Spool: a second process would drain, and
+// remove, the first one's segments.
+func TestSpoolDirectoryIsLocked(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the lock is taken on Linux")
+	}
+	dir := t.TempDir()
+	s, err := OpenSpool(dir)
+	require.NoError(t, err)
+	_, err = OpenSpool(dir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "its own SPOOL_DIR")
+	assert.Contains(t, err.Error(), dir)
+	require.NoError(t, s.Close())
+	s, err = OpenSpool(dir)
+	require.NoError(t, err, "free again after Close")
+	require.NoError(t, s.Close())
 }
