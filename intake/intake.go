@@ -306,9 +306,7 @@ func (in *Intake) journal(jobs []filter.Job) error {
 		in.cfg.Filter.Forget(kept...)
 		return fmt.Errorf("%w: %d of %d jobs: %w", ErrNotDurable, len(kept), len(jobs), err)
 	}
-	if m != nil {
-		m.Enqueued.WithLabelValues("spool").Add(float64(len(bodies)))
-	}
+	// Counted as enqueued (where="queue") when moved: each job once.
 	in.kick()
 	return nil
 }
@@ -446,8 +444,10 @@ func (in *Intake) drainLocked(ctx context.Context) (int, error) {
 		} else {
 			in.log.Info("intake: moved spooled jobs to the queue", "jobs", n)
 		}
-		if in.cfg.Metrics != nil {
-			in.cfg.Metrics.Drained.Add(float64(n))
+		if m := in.cfg.Metrics; m != nil && in.cfg.Journal {
+			m.Enqueued.WithLabelValues("queue").Add(float64(n))
+		} else if m != nil {
+			m.Drained.Add(float64(n))
 		}
 		if in.cfg.Notify != nil {
 			in.cfg.Notify()

@@ -82,7 +82,7 @@ func TestJournalHandleThenRunMoves(t *testing.T) {
 			}
 			n, _ := q.Len(ctx)
 			assert.Zero(t, n, "nothing reaches the queue without the mover")
-			assert.Equal(t, 40.0, testutil.ToFloat64(m.Enqueued.WithLabelValues("spool")))
+			assert.Zero(t, testutil.ToFloat64(m.Enqueued.WithLabelValues("queue")), "counted once moved")
 
 			runIntake(t, in)
 			require.Eventually(t, func() bool { n, _ := q.Len(ctx); return n == 40 }, 5*time.Second, 5*time.Millisecond)
@@ -90,7 +90,9 @@ func TestJournalHandleThenRunMoves(t *testing.T) {
 			// Later deliveries move without waiting for DrainInterval (an hour).
 			require.NoError(t, in.Handle(ctx, mentions(t, 41)[40], nil))
 			require.Eventually(t, func() bool { n, _ := q.Len(ctx); return n == 41 }, 5*time.Second, 5*time.Millisecond)
-			assert.Equal(t, 41.0, testutil.ToFloat64(m.Drained))
+			assert.Equal(t, 41.0, testutil.ToFloat64(m.Enqueued.WithLabelValues("queue")))
+			assert.Zero(t, testutil.ToFloat64(m.Enqueued.WithLabelValues("spool")))
+			assert.Zero(t, testutil.ToFloat64(m.Drained), "no outage, nothing drained")
 			ids := map[string]bool{}
 			for _, j := range jobsIn(t, q) {
 				assert.False(t, ids[j.ID], "job %s twice", j.ID)
