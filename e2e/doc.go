@@ -20,6 +20,7 @@
 //	TestXOutage                   X answers 503 for 6 s: retried, answered after, nothing poisoned
 //	TestWorkerKilled              worker SIGKILLed 20 times while 50 commands flow
 //	TestWebhookKilled             webhook SIGKILLed 3 times mid-stream; every 200 answered once
+//	TestWebhookKilledUnderLoad    webhook SIGKILLed 3 times under 32 clients' load; every 200 a job on the queue, once
 //	TestQueueOutage               Azurite stopped mid-stream, webhook killed with jobs in its spool
 //	TestCheckExactlyOnceCatchesBadAnswers  the ledger check itself catches doubles, missing images, silence
 //	TestXAAHappyPath              X Activity API: mention, reply, quote, DM answered once, over the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -87,6 +88,15 @@ func TestWebhookAnswers(t *testing.T) {
 			t.Fatalf("duplicate delivery: status %d (%v), want 200", st, err)
 		}
 	}
+	// The webhook journals the job before its 200 and moves it to the
+	// SQLite queue right after (package intake, Config.Journal).
+	eventually(t, 10*time.Second, "the job on the queue", func() error {
+		if n, err := o.Queue.Len(context.Background()); err != nil || n != 1 {
+			return fmt.Errorf("after one delivery and two duplicates the queue holds %d jobs (%v), want 1", n, err)
+		}
+		return nil
+	}, s.webhook)
+	time.Sleep(200 * time.Millisecond) // and no second one follows
 	if n, err := o.Queue.Len(context.Background()); err != nil || n != 1 {
 		t.Fatalf("after one delivery and two duplicates the queue holds %d jobs (%v), want 1", n, err)
 	}

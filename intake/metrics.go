@@ -10,9 +10,9 @@ type Metrics struct {
 	SignatureFailures prometheus.Counter
 	Events            *prometheus.CounterVec // by kind (tweet_create_events, ...)
 	Decisions         *prometheus.CounterVec // by filter reason (job, duplicate, own_event, ...)
-	Enqueued          *prometheus.CounterVec // by where: queue, spool
+	Enqueued          *prometheus.CounterVec // by where: queue, spool (with Config.Journal: queue, once moved)
 	EnqueueSeconds    prometheus.Histogram
-	Drained           prometheus.Counter
+	Drained           prometheus.Counter // jobs spooled while the queue was away, then moved (not journaled ones)
 	SpoolDamaged      prometheus.Counter // spool segments kept as *.damaged
 }
 

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -216,4 +219,196 @@ func TestSpoolErrors(t *testing.T) {
 	require.Error(t, s.Append(make([]byte, MaxRecord+1)))
 	require.NoError(t, s.Close())
 	require.Error(t, s.Append([]byte("late")), "append after close fails")
+}
+
+// blockingFile holds the first Sync until release is closed, so that the
+// appends that arrive meanwhile pile up behind it.
+type blockingFile struct {
+	*os.File
+	first   *atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (f *blockingFile) Sync() error {
+	if f.first.CompareAndSwap(true, false) {
+		close(f.entered)
+		<-f.release
+	}
+	return f.File.Sync()
+}
+
+// Appends that arrive while a write is in progress share the next write
+// and its one sync, and each gets its own records durable.
+func TestSpoolGroupCommit(t *testing.T) {
+	first := &atomic.Bool{}
+	first.Store(true)
+	entered, release := make(chan struct{}), make(chan struct{})
+	orig := openSegmentFile
+	openSegmentFile = func(path string) (segmentFile, error) {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		return &blockingFile{File: f, first: first, entered: entered, release: release}, nil
+	}
+	t.Cleanup(func() { openSegmentFile = orig })
+
+	s, err := OpenSpool(t.TempDir())
+	require.NoError(t, err)
+	defer s.Close()
+	errs := make(chan error, 51)
+	go func() { errs <- s.Append([]byte("job-0")) }()
+	<-entered // the first write is in its sync
+	const n = 50
+	for i := 1; i <= n; i++ {
+		go func() { errs <- s.Append(fmt.Appendf(nil, "job-%d", i)) }()
+	}
+	require.Eventually(t, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.pend != nil && s.pend.n == n
+	}, 5*time.Second, time.Millisecond, "all appends wait for the next write")
+	close(release)
+	for range n + 1 {
+		require.NoError(t, <-errs)
+	}
+	assert.Equal(t, int64(2), s.writes.Load(), "51 appends in two writes")
+	got := drainAll(t, s)
+	assert.Len(t, got, n+1)
+}
+
+// The drainer reads the current segment up to its last sync without
+// sealing it, then only what came after; a fully drained segment is
+// removed at Close and nothing is drained twice after a reopen.
+func TestSpoolDrainTailsTheCurrentSegment(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenSpool(dir)
+	require.NoError(t, err)
+	require.NoError(t, s.Append([]byte("a"), []byte("b")))
+	assert.Equal(t, []string{"a", "b"}, drainAll(t, s))
+	assert.Zero(t, s.Bytes())
+	assert.False(t, s.Pending())
+	require.NoError(t, s.Append([]byte("c")))
+	assert.True(t, s.Pending())
+	assert.Equal(t, []string{"c"}, drainAll(t, s))
+	files, _ := filepath.Glob(filepath.Join(dir, "spool-*.log"))
+	assert.Len(t, files, 1, "draining does not seal the current segment")
+	require.NoError(t, s.Close())
+	files, _ = filepath.Glob(filepath.Join(dir, "spool-*.log"))
+	assert.Empty(t, files, "a drained segment is removed at Close")
+
+	s, err = OpenSpool(dir)
+	require.NoError(t, err)
+	defer s.Close()
+	assert.False(t, s.Pending())
+	assert.Empty(t, drainAll(t, s))
+}
+
+// A process that dies without Close (kill -9) leaves its records on disk:
+// the next one drains every record the first had not drained, and may
+// drain the others again (at least once), never fewer.
+func TestSpoolRecordsOfAKilledProcessAreDrainedAgain(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openSpool(dir, 0, 64)
+	require.NoError(t, err)
+	var want []string
+	for i := range 20 {
+		r := fmt.Sprintf("job-%02d", i)
+		require.NoError(t, s.Append([]byte(r)))
+		want = append(want, r)
+		if i == 7 {
+			assert.Len(t, drainAll(t, s), 8)
+		}
+	}
+	// No Close: the process is gone, and with it its lock.
+	s.unlock()
+	s2, err := OpenSpool(dir)
+	require.NoError(t, err)
+	defer s2.Close()
+	got := drainAll(t, s2)
+	assert.Subset(t, got, want[8:], "every record not drained before the crash is drained now")
+	assert.NotContains(t, got, "job-00", "a sealed segment drained in full was removed")
+}
+
+// Small segments roll over; the drainer removes sealed segments it has
+// read in full without reading them again, and keeps the order.
+func TestSpoolRollsSegmentsAndRemovesDrainedOnes(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openSpool(dir, 0, 40)
+	require.NoError(t, err)
+	defer s.Close()
+	var want, got []string
+	for i := range 30 {
+		r := fmt.Sprintf("job-%02d", i)
+		require.NoError(t, s.Append([]byte(r)))
+		want = append(want, r)
+		if i%7 == 0 {
+			got = append(got, drainAll(t, s)...)
+		}
+	}
+	got = append(got, drainAll(t, s)...)
+	assert.Equal(t, want, got)
+	files, _ := filepath.Glob(filepath.Join(dir, "spool-*.log"))
+	assert.Len(t, files, 1, "only the current segment is left: %v", files)
+}
+
+// DrainBatches hands records in batches; a batch stored in part resumes at
+// the first record not stored.
+func TestSpoolDrainBatchesResumesInsideABatch(t *testing.T) {
+	s, err := OpenSpool(t.TempDir())
+	require.NoError(t, err)
+	defer s.Close()
+	for i := range 10 {
+		require.NoError(t, s.Append(fmt.Appendf(nil, "job-%d", i)))
+	}
+	var sizes []int
+	var got []string
+	down := errors.New("queue down")
+	n, err := s.DrainBatches(4, func(rs [][]byte) (int, error) {
+		sizes = append(sizes, len(rs))
+		if len(sizes) == 2 {
+			got = append(got, string(rs[0]))
+			return 1, down
+		}
+		for _, r := range rs {
+			got = append(got, string(r))
+		}
+		return len(rs), nil
+	})
+	require.ErrorIs(t, err, down)
+	assert.Equal(t, 5, n)
+	assert.Equal(t, []int{4, 4}, sizes)
+	n, err = s.DrainBatches(4, func(rs [][]byte) (int, error) {
+		for _, r := range rs {
+			got = append(got, string(r))
+		}
+		return len(rs), nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 5, n)
+	want := make([]string, 10)
+	for i := range want {
+		want[i] = fmt.Sprintf("job-%d", i)
+	}
+	assert.Equal(t, want, got)
+}
+
+// One spool directory, one Spool: a second process would drain, and
+// remove, the first one's segments.
+func TestSpoolDirectoryIsLocked(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the lock is taken on Linux")
+	}
+	dir := t.TempDir()
+	s, err := OpenSpool(dir)
+	require.NoError(t, err)
+	_, err = OpenSpool(dir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "its own SPOOL_DIR")
+	assert.Contains(t, err.Error(), dir)
+	require.NoError(t, s.Close())
+	s, err = OpenSpool(dir)
+	require.NoError(t, err, "free again after Close")
+	require.NoError(t, s.Close())
 }

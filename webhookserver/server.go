@@ -164,6 +164,9 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 	in, err := intake.New(intake.Config{
 		Queue: q, Filter: f, SpoolDir: cfg.SpoolDir, MaxSpoolBytes: cfg.SpoolMaxBytes, Notify: opts.Notify,
 		Metrics: s.metrics, Logger: opts.Logger,
+		// The spool is the journal of a SQLite queue the server opened:
+		// both on this machine's disk (intake.Config.Journal).
+		Journal: s.opened != nil && cfg.Queue.Backend == queueopen.BackendSQLite && cfg.SpoolDir != "",
 	})
 	if err != nil {
 		s.closeQueue()

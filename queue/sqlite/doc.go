@@ -17,7 +17,9 @@
 // practises group commit: writes that arrive while a commit is in progress
 // wait, then all of them run in the next transaction (BEGIN IMMEDIATE) and
 // share its single fsync; consecutive Enqueues of a batch are stored with
-// one multi-row INSERT. Many concurrent Enqueue calls therefore cost about
+// one multi-row INSERT, and their dedup keys looked up and stored with one
+// statement per 64 keys. EnqueueBatch hands the writer many messages as one
+// write, all stored or none (intake's journal moves its jobs with it). Many concurrent Enqueue calls therefore cost about
 // one fsync per batch, not one each. A write whose context ends before its
 // batch starts is dropped with the context's error; once started, the call
 // waits for the commit, so its result is always the truth. When a write fails

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -28,6 +27,12 @@ import (
 // two.
 const maxInsertRows = 64
 
+// rowRef is one row of an op of the batch: batch[op].ins has ins.
+type rowRef struct {
+	op  int
+	ins *insert
+}
+
 // insert is one Enqueue's row. msg is set when the row is stored.
 type insert struct {
 	q          *Queue
@@ -40,20 +45,32 @@ type insert struct {
 	id      int64
 }
 
-// doInsert hands row to the writer and waits for its commit, as do does.
-func (w *writer) doInsert(ctx context.Context, row *insert) error {
-	return w.submit(ctx, &op{ctx: ctx, ins: row, result: make(chan error, 1)})
+// doInsert hands rows to the writer as one op (all stored or none) and
+// waits for its commit, as do does.
+func (w *writer) doInsert(ctx context.Context, rows ...*insert) error {
+	return w.submit(ctx, &op{ctx: ctx, ins: rows, result: make(chan error, 1)})
 }
 
-// insertStmt returns the statement that inserts n rows (a power of two).
-func (w *writer) insertStmt(n int) (*sql.Stmt, error) {
+// nStmt returns the statement of cache for n rows (a power of two up to
+// maxInsertRows), preparing it with build(n) on first use.
+func (w *writer) nStmt(cache *[7]*sql.Stmt, n int, build func(n int) string) (*sql.Stmt, error) {
 	k := 0
 	for 1<<k < n {
 		k++
 	}
-	if st := w.inserts[k]; st != nil {
+	if st := cache[k]; st != nil {
 		return st, nil
 	}
+	st, err := w.conn.PrepareContext(w.stmts.ctx, build(n))
+	if err != nil {
+		return nil, fmt.Errorf("preparing statement: %w", err)
+	}
+	cache[k] = st
+	return st, nil
+}
+
+// insertSQL inserts n messages.
+func insertSQL(n int) string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO messages (queue_id, body, inserted_at, expires_at, visible_at, receipt) VALUES ")
 	for i := range n {
@@ -63,32 +80,80 @@ func (w *writer) insertStmt(n int) (*sql.Stmt, error) {
 		b.WriteString("(?,?,?,?,?,?)")
 	}
 	b.WriteString(" RETURNING id, receipt")
-	st, err := w.conn.PrepareContext(w.stmts.ctx, b.String())
-	if err != nil {
-		return nil, fmt.Errorf("preparing insert: %w", err)
-	}
-	w.inserts[k] = st
-	return st, nil
+	return b.String()
 }
 
-// runInserts stores the rows of batch[i] for i in idx, whose results are
-// nil so far. An op whose queue does not exist gets that answer in
-// results; any other error is returned with the index in batch of an op
-// it belongs to, and leaves the transaction to be rolled back.
-func (w *writer) runInserts(batch []*op, idx []int, results []error) (culprit int, err error) {
-	rows := idx[:0:0]
-	for _, i := range idx {
-		ins := batch[i].ins
-		if _, err := ins.q.queueID(&w.stmts); err != nil {
+// findSQL looks up n dedup keys of one queue that have not expired. The
+// unary + keeps the planner on the primary key: with the IN list it would
+// otherwise walk dedup_expires, every key of the window.
+func findSQL(n int) string {
+	var b strings.Builder
+	b.WriteString("SELECT key, message_id FROM dedup WHERE queue_id = ?1 AND +expires_at > ?2 AND key IN (")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "?%d", i+3)
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// putSQL records n dedup keys (a key that expired and was not yet purged
+// is taken over).
+func putSQL(n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO dedup (queue_id, key, message_id, expires_at) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?)")
+	}
+	b.WriteString(" ON CONFLICT (queue_id, key) DO UPDATE SET message_id = excluded.message_id, expires_at = excluded.expires_at")
+	return b.String()
+}
+
+// chunkSize is the largest power of two up to maxInsertRows that is at
+// most n: rows go to the statements in chunks of the binary decomposition
+// of their number.
+func chunkSize(n int) int {
+	c := maxInsertRows
+	for c > n {
+		c /= 2
+	}
+	return c
+}
+
+// runInserts stores the rows, whose ops' results are nil so far. The rows
+// of an op whose queue does not exist are skipped and the op gets that
+// answer in results; any other error is returned with the index in batch
+// of an op it belongs to, and leaves the transaction to be rolled back.
+func (w *writer) runInserts(batch []*op, all []rowRef, results []error) (culprit int, err error) {
+	rows := all[:0:0]
+	for _, r := range all {
+		if results[r.op] != nil {
+			continue // an earlier row of its op found no queue
+		}
+		if _, err := r.ins.q.queueID(&w.stmts); err != nil {
 			if isAnswer(err) {
-				results[i] = err
+				results[r.op] = err
 				continue
 			}
-			return i, err
+			return r.op, err
 		}
-		rows = append(rows, i)
+		rows = append(rows, r)
 	}
-	rows, keyed, dups, culprit, err := w.dedupInserts(batch, rows)
+	// Drop the rows of ops answered above (a batch's rows share a queue,
+	// so this only matters for an op's rows after the first).
+	kept := rows[:0]
+	for _, r := range rows {
+		if results[r.op] == nil {
+			kept = append(kept, r)
+		}
+	}
+	rows = kept
+	rows, keyed, dups, culprit, err := w.dedupInserts(rows)
 	if err != nil {
 		return culprit, err
 	}
@@ -97,26 +162,23 @@ func (w *writer) runInserts(batch []*op, idx []int, results []error) (culprit in
 	}
 	random := make([]byte, 12*len(rows))
 	if _, err := rand.Read(random); err != nil {
-		return rows[0], err
+		return rows[0].op, err
 	}
-	for j, i := range rows {
-		batch[i].ins.receipt = hex.EncodeToString(random[12*j : 12*j+12])
+	for j, r := range rows {
+		r.ins.receipt = hex.EncodeToString(random[12*j : 12*j+12])
 	}
 	args := make([]any, 0, 6*min(len(rows), maxInsertRows))
 	for len(rows) > 0 {
-		n := maxInsertRows
-		for n > len(rows) {
-			n /= 2
-		}
+		n := chunkSize(len(rows))
 		chunk := rows[:n]
 		rows = rows[n:]
-		st, err := w.insertStmt(n)
+		st, err := w.nStmt(&w.inserts, n, insertSQL)
 		if err != nil {
-			return chunk[0], err
+			return chunk[0].op, err
 		}
 		args = args[:0]
-		for _, i := range chunk {
-			ins := batch[i].ins
+		for _, r := range chunk {
+			ins := r.ins
 			qid, _ := ins.q.queueID(&w.stmts) // known by now
 			now := ins.q.s.now()
 			expires := neverExpires
@@ -132,11 +194,11 @@ func (w *writer) runInserts(batch []*op, idx []int, results []error) (culprit in
 			}
 			args = append(args, qid, ins.body, now.UnixNano(), expires, visible, ins.receipt)
 		}
-		if err := w.insertChunk(st, args, batch, chunk); err != nil {
-			return chunk[0], err
+		if err := w.insertChunk(st, args, chunk); err != nil {
+			return chunk[0].op, err
 		}
 	}
-	return w.rememberKeys(batch, keyed, dups)
+	return w.rememberKeys(keyed, dups)
 }
 
 // dedupKey is a DedupKey on one queue.
@@ -148,65 +210,125 @@ type dedupKey struct {
 // dedupInserts answers the rows whose DedupKey names a message stored
 // within the window (in this transaction's view, so also by another
 // process) with that message's id, and the rows that repeat the key of an
-// earlier row of the same batch with that row's (dups: index in batch ->
-// index of the first). It returns the rows still to insert, and those of
-// them that carry a key.
-func (w *writer) dedupInserts(batch []*op, rows []int) (insert, keyed []int, dups map[int]int, culprit int, err error) {
-	var first map[dedupKey]int
-	insert = rows[:0]
-	for _, i := range rows {
-		ins := batch[i].ins
+// earlier row of the same batch with that row's (dups: row -> the first
+// row with its key). It returns the rows still to insert, in their order,
+// and those of them that carry a key. The keys are looked up with one
+// statement per chunk of up to maxInsertRows keys.
+func (w *writer) dedupInserts(rows []rowRef) (toInsert, keyed []rowRef, dups map[*insert]*insert, culprit int, err error) {
+	var first map[dedupKey]*insert
+	byQueue := map[int64][]rowRef{} // first rows with each key, by queue
+	for _, r := range rows {
+		ins := r.ins
 		if ins.key == "" {
-			insert = append(insert, i)
 			continue
 		}
 		qid, _ := ins.q.queueID(&w.stmts) // known by now
 		k := dedupKey{qid, ins.key}
-		if j, ok := first[k]; ok {
+		if f, ok := first[k]; ok {
 			if dups == nil {
-				dups = make(map[int]int)
+				dups = make(map[*insert]*insert)
 			}
-			dups[i] = j
+			dups[ins] = f
 			continue
-		}
-		var id int64
-		err := w.stmts.dedupFind.QueryRowContext(w.stmts.ctx, qid, ins.key, ins.q.s.now().UnixNano()).Scan(&id)
-		switch {
-		case err == nil:
-			ins.msg = &queue.Message{ID: strconv.FormatInt(id, 10), Duplicate: true}
-			continue
-		case !errors.Is(err, sql.ErrNoRows):
-			return nil, nil, nil, i, fmt.Errorf("looking up dedup key: %w", err)
 		}
 		if first == nil {
-			first = make(map[dedupKey]int)
+			first = make(map[dedupKey]*insert)
 		}
-		first[k] = i
-		insert = append(insert, i)
-		keyed = append(keyed, i)
+		first[k] = ins
+		byQueue[qid] = append(byQueue[qid], r)
 	}
-	return insert, keyed, dups, -1, nil
+	for qid, krows := range byQueue {
+		now := krows[0].ins.q.s.now().UnixNano()
+		for len(krows) > 0 {
+			n := chunkSize(len(krows))
+			chunk := krows[:n]
+			krows = krows[n:]
+			if culprit, err := w.findKeys(qid, now, chunk); err != nil {
+				return nil, nil, nil, culprit, err
+			}
+		}
+	}
+	toInsert = rows[:0]
+	for _, r := range rows {
+		switch {
+		case r.ins.msg != nil: // found: a duplicate of a stored message
+		case dups[r.ins] != nil: // answered by rememberKeys
+		default:
+			toInsert = append(toInsert, r)
+			if r.ins.key != "" {
+				keyed = append(keyed, r)
+			}
+		}
+	}
+	return toInsert, keyed, dups, -1, nil
 }
 
-// rememberKeys records the keys of the rows just inserted, and answers
-// the rows that repeated them within the batch.
-func (w *writer) rememberKeys(batch []*op, keyed []int, dups map[int]int) (culprit int, err error) {
-	for _, i := range keyed {
-		ins := batch[i].ins
-		qid, _ := ins.q.queueID(&w.stmts)
-		expires := ins.q.s.now().Add(ins.q.s.dedup).UnixNano()
-		if _, err := w.stmts.dedupPut.ExecContext(w.stmts.ctx, qid, ins.key, ins.id, expires); err != nil {
-			return i, fmt.Errorf("storing dedup key: %w", err)
+// findKeys looks up the keys of chunk (rows of queue qid, distinct keys)
+// and answers those found as duplicates.
+func (w *writer) findKeys(qid, now int64, chunk []rowRef) (culprit int, err error) {
+	st, err := w.nStmt(&w.finds, len(chunk), findSQL)
+	if err != nil {
+		return chunk[0].op, err
+	}
+	args := make([]any, 0, 2+len(chunk))
+	args = append(args, qid, now)
+	byKey := make(map[string]*insert, len(chunk))
+	for _, r := range chunk {
+		args = append(args, r.ins.key)
+		byKey[r.ins.key] = r.ins
+	}
+	res, err := st.QueryContext(w.stmts.ctx, args...)
+	if err != nil {
+		return chunk[0].op, fmt.Errorf("looking up dedup keys: %w", err)
+	}
+	defer res.Close()
+	for res.Next() {
+		var key string
+		var id int64
+		if err := res.Scan(&key, &id); err != nil {
+			return chunk[0].op, fmt.Errorf("looking up dedup keys: %w", err)
+		}
+		if ins := byKey[key]; ins != nil {
+			ins.msg = &queue.Message{ID: strconv.FormatInt(id, 10), Duplicate: true}
 		}
 	}
-	for i, j := range dups {
-		batch[i].ins.msg = &queue.Message{ID: batch[j].ins.msg.ID, Duplicate: true}
+	if err := res.Err(); err != nil {
+		return chunk[0].op, fmt.Errorf("looking up dedup keys: %w", err)
+	}
+	return -1, nil
+}
+
+// rememberKeys records the keys of the rows just inserted, one statement
+// per chunk, and answers the rows that repeated them within the batch.
+func (w *writer) rememberKeys(keyed []rowRef, dups map[*insert]*insert) (culprit int, err error) {
+	args := make([]any, 0, 4*min(len(keyed), maxInsertRows))
+	for len(keyed) > 0 {
+		n := chunkSize(len(keyed))
+		chunk := keyed[:n]
+		keyed = keyed[n:]
+		st, err := w.nStmt(&w.puts, n, putSQL)
+		if err != nil {
+			return chunk[0].op, err
+		}
+		args = args[:0]
+		for _, r := range chunk {
+			ins := r.ins
+			qid, _ := ins.q.queueID(&w.stmts)
+			expires := ins.q.s.now().Add(ins.q.s.dedup).UnixNano()
+			args = append(args, qid, ins.key, ins.id, expires)
+		}
+		if _, err := st.ExecContext(w.stmts.ctx, args...); err != nil {
+			return chunk[0].op, fmt.Errorf("storing dedup keys: %w", err)
+		}
+	}
+	for ins, f := range dups {
+		ins.msg = &queue.Message{ID: f.msg.ID, Duplicate: true}
 	}
 	return -1, nil
 }
 
 // insertChunk runs st and gives each row of chunk its id.
-func (w *writer) insertChunk(st *sql.Stmt, args []any, batch []*op, chunk []int) error {
+func (w *writer) insertChunk(st *sql.Stmt, args []any, chunk []rowRef) error {
 	res, err := st.QueryContext(w.stmts.ctx, args...)
 	if err != nil {
 		return err
@@ -220,8 +342,8 @@ func (w *writer) insertChunk(st *sql.Stmt, args []any, batch []*op, chunk []int)
 			return err
 		}
 		found := false
-		for _, i := range chunk {
-			if ins := batch[i].ins; ins.receipt == receipt && ins.id == 0 {
+		for _, r := range chunk {
+			if ins := r.ins; ins.receipt == receipt && ins.id == 0 {
 				ins.id, found = id, true
 				break
 			}
@@ -237,9 +359,8 @@ func (w *writer) insertChunk(st *sql.Stmt, args []any, batch []*op, chunk []int)
 	if got != len(chunk) {
 		return fmt.Errorf("insert returned %d rows for %d", got, len(chunk))
 	}
-	for _, i := range chunk {
-		ins := batch[i].ins
-		ins.msg.ID = strconv.FormatInt(ins.id, 10)
+	for _, r := range chunk {
+		r.ins.msg.ID = strconv.FormatInt(r.ins.id, 10)
 	}
 	return nil
 }

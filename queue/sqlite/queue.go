@@ -75,6 +75,48 @@ func (q *Queue) Enqueue(ctx context.Context, body []byte, opts *queue.EnqueueOpt
 	return row.msg, nil
 }
 
+// EnqueueBatch adds one message per body, with the options of the same
+// index (opts may be nil, or as long as bodies), in one transaction: when
+// it returns nil all of them are committed and fsynced, otherwise none is.
+// The messages are returned in the order of bodies; a DedupKey met within
+// the window, or earlier in the same batch, gives the first message's id
+// with Duplicate set, as Enqueue does. It serves intake's journal
+// (intake.BatchEnqueuer): a move of hundreds of jobs costs one commit.
+func (q *Queue) EnqueueBatch(ctx context.Context, bodies [][]byte, opts []queue.EnqueueOptions) ([]*queue.Message, error) {
+	if opts != nil && len(opts) != len(bodies) {
+		return nil, fmt.Errorf("%w: %d bodies but %d options", queue.ErrInvalidArgument, len(bodies), len(opts))
+	}
+	if len(bodies) == 0 {
+		return nil, nil
+	}
+	rows := make([]*insert, len(bodies))
+	for i, body := range bodies {
+		var o *queue.EnqueueOptions
+		if opts != nil {
+			o = &opts[i]
+		}
+		delay, ttl, err := queue.EnqueueArgs(body, o)
+		if err != nil {
+			return nil, fmt.Errorf("message %d of %d: %w", i, len(bodies), err)
+		}
+		if body == nil {
+			body = []byte{}
+		}
+		rows[i] = &insert{q: q, body: body, delay: delay, ttl: ttl}
+		if o != nil {
+			rows[i].key = o.DedupKey
+		}
+	}
+	if err := q.s.w.doInsert(ctx, rows...); err != nil {
+		return nil, err
+	}
+	out := make([]*queue.Message, len(rows))
+	for i, r := range rows {
+		out[i] = r.msg
+	}
+	return out, nil
+}
+
 // Receive takes up to max visible messages in one transaction.
 func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) ([]*queue.Message, error) {
 	if err := queue.ReceiveArgs(max, visibility); err != nil {

@@ -19,6 +19,8 @@ type writer struct {
 	conn     *sql.Conn
 	stmts    statements
 	inserts  [7]*sql.Stmt // of 1, 2, 4, ... 64 rows (maxInsertRows); see insert.go
+	finds    [7]*sql.Stmt // dedup look-ups of 1, 2, 4, ... 64 keys
+	puts     [7]*sql.Stmt // dedup inserts of 1, 2, 4, ... 64 keys
 	maxBatch int
 	log      *slog.Logger
 
@@ -38,7 +40,7 @@ type writer struct {
 type op struct {
 	ctx    context.Context
 	run    func(st *statements) error
-	ins    *insert    // instead of run: an Enqueue's row (insert.go)
+	ins    []*insert  // instead of run: the rows of an Enqueue or EnqueueBatch (insert.go)
 	result chan error // buffered, 1
 }
 
@@ -46,7 +48,7 @@ type op struct {
 type statements struct {
 	ctx                                         context.Context
 	receive, del, update, purge, createQ, findQ *sql.Stmt
-	dedupFind, dedupPut, dedupPurge             *sql.Stmt
+	dedupPurge                                  *sql.Stmt
 }
 
 func newWriter(ctx context.Context, conn *sql.Conn, maxBatch int, log *slog.Logger) (*writer, error) {
@@ -71,9 +73,6 @@ func newWriter(ctx context.Context, conn *sql.Conn, maxBatch int, log *slog.Logg
 		{&w.stmts.purge, `DELETE FROM messages WHERE queue_id = ? AND expires_at <= ?`},
 		{&w.stmts.createQ, `INSERT INTO queues (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`},
 		{&w.stmts.findQ, `SELECT id FROM queues WHERE name = ?`},
-		{&w.stmts.dedupFind, `SELECT message_id FROM dedup WHERE queue_id = ? AND key = ? AND expires_at > ?`},
-		{&w.stmts.dedupPut, `INSERT INTO dedup (queue_id, key, message_id, expires_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (queue_id, key) DO UPDATE SET message_id = excluded.message_id, expires_at = excluded.expires_at`},
 		{&w.stmts.dedupPurge, `DELETE FROM dedup WHERE queue_id = ? AND expires_at <= ?`},
 	}
 	for _, p := range prep {
@@ -175,7 +174,7 @@ func (w *writer) commit(batch []*op) {
 		ok := true
 		// Consecutive inserts run together (insert.go), in their place
 		// among the other writes.
-		var rows []int
+		var rows []rowRef
 		flush := func() bool {
 			if len(rows) == 0 {
 				return true
@@ -193,7 +192,9 @@ func (w *writer) commit(batch []*op) {
 				continue
 			}
 			if o.ins != nil {
-				rows = append(rows, i)
+				for _, ins := range o.ins {
+					rows = append(rows, rowRef{op: i, ins: ins})
+				}
 				continue
 			}
 			if ok = flush(); !ok {
@@ -243,13 +244,15 @@ func (w *writer) close() error {
 }
 
 func (w *writer) closeStmts() {
-	for _, st := range w.inserts {
-		if st != nil {
-			st.Close()
+	for _, sts := range [][7]*sql.Stmt{w.inserts, w.finds, w.puts} {
+		for _, st := range sts {
+			if st != nil {
+				st.Close()
+			}
 		}
 	}
 	for _, st := range []*sql.Stmt{w.stmts.receive, w.stmts.del, w.stmts.update, w.stmts.purge, w.stmts.createQ, w.stmts.findQ,
-		w.stmts.dedupFind, w.stmts.dedupPut, w.stmts.dedupPurge} {
+		w.stmts.dedupPurge} {
 		if st != nil {
 			st.Close()
 		}
