@@ -333,9 +333,6 @@ var readmeTable = []readmeCoverage{
 	{"go run ./examples/fakex -addr 127.0.0.1:8089", "TestREADMETools"},
 	{"go run ./examples/queuetool len", "TestREADMETools"},
 	{"go run github.com/moetron/moetron/examples/ortfetch", "TestREADMETools"},
-	// "Benchmarks": the runs behind the figures.
-	{"bench/delivery -n 2000 -rounds 2", "bench scripts/bench.sh: go run ./bench/delivery $DELIVERY_ARGS"},
-	{"go test -bench . ./worker/ledgerfile/", "TestREADMELedgerBench"},
 }
 
 // readmePath is the README the tests read: README.md at the repository

@@ -1047,16 +1047,3 @@ func TestREADMEMakeBench(t *testing.T) {
 		assert.Contains(t, out, row, "make bench's report has a %q row", row)
 	}
 }
-
-// TestREADMELedgerBench runs the job ledger benchmark the README's
-// benchmark table quotes, as written: the package's tests pass and the
-// benchmark prints a time per operation. -short skips it.
-func TestREADMELedgerBench(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: go test -bench builds and runs the ledger's tests and benchmark")
-	}
-	r := newReadmeRun(t)
-	out := r.mustRun("go test -bench . ./worker/ledgerfile/", runOpts{timeout: 5 * time.Minute})
-	assert.Regexp(t, `(?m)^BenchmarkClaimDone\S*\s+[0-9]+\s+[0-9.]+ ns/op`, out)
-	assert.Regexp(t, `(?m)^ok\s+github.com/moetron/moetron/worker/ledgerfile`, out)
-}
