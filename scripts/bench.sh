@@ -19,7 +19,9 @@
 # ten minutes with the Azurite row; DELIVERY_ARGS (default "-n 4000 -rounds 3")
 # go to bench/delivery; PICKUP_ARGS (default: its own, 20 jobs, about 50 s)
 # go to bench/pickup; M2R_ARGS (default: its own, 20 mentions, under a
-# minute; needs ORT_LIB) go to bench/mention2reply. The whole run takes a few minutes.
+# minute; needs ORT_LIB) go to bench/mention2reply; BENCH_PKGS (default: crc,
+# events, filter, imagegen, queue and worker, each with /...) are the packages
+# whose Go benchmarks run. The whole run takes a few minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +32,7 @@ QUEUEBENCH_ARGS=${QUEUEBENCH_ARGS:--n 1000 -rounds 3}
 DELIVERY_ARGS=${DELIVERY_ARGS:--n 4000 -rounds 3}
 PICKUP_ARGS=${PICKUP_ARGS:-}
 M2R_ARGS=${M2R_ARGS:-}
+BENCH_PKGS=${BENCH_PKGS:-./crc/... ./events/... ./filter/... ./imagegen/... ./queue/... ./worker/...}
 
 if [ -z "${ORT_LIB:-}" ] && [ -f scripts/ort-lib.sh ]; then
   ORT_LIB=$(bash scripts/ort-lib.sh)
@@ -83,8 +86,8 @@ echo "bench: mention to reply (go run ./bench/mention2reply $M2R_ARGS)" >&2
 go run ./bench/mention2reply $M2R_ARGS >"$out/m2r.txt" 2>"$out/m2r.err" || {
   status=1; echo "bench: bench/mention2reply failed:" >&2; cat "$out/m2r.err" >&2; }
 
-pkgs=$(go list ./crc/... ./events/... ./filter/... ./imagegen/... ./queue/... ./worker/... 2>/dev/null)
-echo "bench: go test -run '^\$' -bench . -benchmem -benchtime $BENCHTIME (crc events filter imagegen queue worker)" >&2
+pkgs=$(go list $BENCH_PKGS 2>/dev/null)
+echo "bench: go test -run '^\$' -bench . -benchmem -benchtime $BENCHTIME ($BENCH_PKGS)" >&2
 go test -run '^$' -bench . -benchmem -benchtime "$BENCHTIME" -timeout 8m $pkgs >"$out/go.txt" 2>&1 || {
   status=1; echo "bench: go benchmarks failed:" >&2; grep -E '^(FAIL|---|panic|\s+\S+_test.go)' "$out/go.txt" >&2 || true; }
 
