@@ -41,3 +41,31 @@ func ExampleIntake_Handle() {
 	fmt.Println(len(msgs), job.Command, in.Readiness(ctx).State)
 	// Output: 1 rand ready
 }
+
+// Metrics are plain hooks: count what you like, with no metrics library
+// (webhookserver.IntakeMetrics turns them into Prometheus collectors).
+// A nil *Metrics, or a nil field, is a no-op.
+func ExampleMetrics() {
+	q, _ := mem.New("jobs", nil)
+	f, _ := filter.New(filter.Config{BotUserID: eventstest.BotUserID, Table: filter.DefaultTable()})
+	decisions := map[string]int{}
+	enqueued := 0
+	in, err := intake.New(intake.Config{Queue: q, Filter: f, Metrics: &intake.Metrics{
+		// Without a spool or Run, only this goroutine's Handle calls the
+		// hooks; a server with concurrent deliveries needs counters safe
+		// for concurrent use (Prometheus' are).
+		Decided:  func(reason string, n int) { decisions[reason] += n },
+		Enqueued: func(where string, n int) { enqueued += n },
+	}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer in.Close()
+	p, _ := events.Decode(eventstest.Fixture("mention_moerand"))
+	for range 2 {
+		_ = in.Handle(context.Background(), p, nil)
+	}
+	fmt.Println(decisions[string(filter.ReasonJob)], decisions[string(filter.ReasonDuplicate)], enqueued)
+	// Output: 1 1 1
+}

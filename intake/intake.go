@@ -58,7 +58,8 @@ type Config struct {
 	// Notify, if set, is called after jobs reach the queue (for example a
 	// same-process queue.Consumer's Wake).
 	Notify func()
-	// Metrics, if set, counts events, decisions and enqueues.
+	// Metrics are optional hooks (events, decisions, enqueues, drains);
+	// nil means none.
 	Metrics *Metrics
 	// Logger; nil means no logging.
 	Logger *slog.Logger
@@ -140,9 +141,7 @@ func New(cfg Config) (*Intake, error) {
 		s.onDamage = func(name string, unread int) {
 			in.log.Error("intake: spool segment held bytes that are not whole records; its records were sent, the file is kept",
 				"file", filepath.Join(cfg.SpoolDir, name), "unread_bytes", unread)
-			if cfg.Metrics != nil {
-				cfg.Metrics.SpoolDamaged.Inc()
-			}
+			cfg.Metrics.spoolDamaged()
 		}
 		in.spool = s
 	}
@@ -159,17 +158,13 @@ func (in *Intake) Handle(ctx context.Context, p *events.Payload, _ []byte) error
 	now := in.cfg.now()
 	in.lastEvent.Store(now.UnixNano())
 	m := in.cfg.Metrics
-	if m != nil {
-		for _, k := range p.Kinds() {
-			m.Events.WithLabelValues(k).Inc()
-		}
+	for _, k := range p.Kinds() {
+		m.event(k)
 	}
 	results := in.cfg.Filter.Results(p)
 	var jobs []filter.Job
 	for _, r := range results {
-		if m != nil {
-			m.Decisions.WithLabelValues(string(r.Reason)).Inc()
-		}
+		m.decided(string(r.Reason), 1)
 		if r.Reason == filter.ReasonEncrypted {
 			in.chatOnce.Do(func() {
 				in.log.Warn("intake: an encrypted XChat message (chat.received) arrived; encrypted DMs are not answered " +
@@ -190,9 +185,7 @@ func (in *Intake) Handle(ctx context.Context, p *events.Payload, _ []byte) error
 	if capN := in.cfg.MaxJobsPerDelivery; capN > 0 && len(jobs) > capN {
 		in.log.Warn("intake: a delivery made more jobs than the cap; the rest are dropped",
 			"jobs", len(jobs), "cap", capN, "first_dropped", jobs[capN].ID)
-		if m != nil {
-			m.Decisions.WithLabelValues(DecisionDeliveryCap).Add(float64(len(jobs) - capN))
-		}
+		m.decided(DecisionDeliveryCap, len(jobs)-capN)
 		jobs = jobs[:capN]
 	}
 	if in.cfg.Journal {
@@ -213,9 +206,7 @@ func (in *Intake) Handle(ctx context.Context, p *events.Payload, _ []byte) error
 		if !in.queueDown.Load() || in.spool == nil {
 			start := time.Now()
 			err = in.enqueue(ctx, body, j.ID)
-			if m != nil {
-				m.EnqueueSeconds.Observe(time.Since(start).Seconds())
-			}
+			m.enqueueDone(time.Since(start))
 			if err == nil {
 				queued++
 				in.log.Debug("intake: job queued", "job", j.ID, "command", j.Command)
@@ -255,16 +246,12 @@ func (in *Intake) Handle(ctx context.Context, p *events.Payload, _ []byte) error
 				firstErr = err
 			}
 		} else {
-			if m != nil {
-				m.Enqueued.WithLabelValues("spool").Add(float64(len(spoolBodies)))
-			}
+			m.enqueued(WhereSpool, len(spoolBodies))
 			in.kick()
 		}
 	}
 	if queued > 0 {
-		if m != nil {
-			m.Enqueued.WithLabelValues("queue").Add(float64(queued))
-		}
+		m.enqueued(WhereQueue, queued)
 		if in.cfg.Notify != nil {
 			in.cfg.Notify()
 		}
@@ -298,9 +285,7 @@ func (in *Intake) journal(jobs []filter.Job) error {
 	start := time.Now()
 	err := in.spool.Append(bodies...)
 	in.spoolFail.Store(err != nil)
-	if m != nil {
-		m.EnqueueSeconds.Observe(time.Since(start).Seconds())
-	}
+	m.enqueueDone(time.Since(start))
 	if err != nil {
 		in.log.Error("intake: journal append failed", "err", err, "jobs", len(bodies))
 		in.cfg.Filter.Forget(kept...)
@@ -444,10 +429,10 @@ func (in *Intake) drainLocked(ctx context.Context) (int, error) {
 		} else {
 			in.log.Info("intake: moved spooled jobs to the queue", "jobs", n)
 		}
-		if m := in.cfg.Metrics; m != nil && in.cfg.Journal {
-			m.Enqueued.WithLabelValues("queue").Add(float64(n))
-		} else if m != nil {
-			m.Drained.Add(float64(n))
+		if in.cfg.Journal {
+			in.cfg.Metrics.enqueued(WhereQueue, n)
+		} else {
+			in.cfg.Metrics.drained(n)
 		}
 		if in.cfg.Notify != nil {
 			in.cfg.Notify()

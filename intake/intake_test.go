@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -80,10 +78,9 @@ func jobsIn(t *testing.T, q queue.Queue) []filter.Job {
 
 func TestHandleEnqueuesJobsAndSkipsTheRest(t *testing.T) {
 	q := newQueue(t)
-	reg := prometheus.NewRegistry()
-	m := NewMetrics(reg)
+	m := newCounts()
 	woken := 0
-	in, err := New(Config{Queue: q, Filter: newFilter(t), Metrics: m, Notify: func() { woken++ }})
+	in, err := New(Config{Queue: q, Filter: newFilter(t), Metrics: m.hooks(), Notify: func() { woken++ }})
 	require.NoError(t, err)
 	ctx := context.Background()
 	for _, name := range []string{"mention_moerand", "dm_moerand", "retweet_of_command", "bot_echo_tweet", "favorite"} {
@@ -101,17 +98,19 @@ func TestHandleEnqueuesJobsAndSkipsTheRest(t *testing.T) {
 		assert.False(t, j.ReceivedAt.IsZero(), "received_at is stamped")
 	}
 	assert.Equal(t, 2, woken)
-	assert.Equal(t, 2.0, testutil.ToFloat64(m.Enqueued.WithLabelValues("queue")))
-	assert.Equal(t, 1.0, testutil.ToFloat64(m.Decisions.WithLabelValues(string(filter.ReasonDuplicate))))
-	assert.Equal(t, 1.0, testutil.ToFloat64(m.Decisions.WithLabelValues(string(filter.ReasonRetweet))))
-	assert.Equal(t, 1.0, testutil.ToFloat64(m.Decisions.WithLabelValues(string(filter.ReasonOwnEvent))))
-	assert.Equal(t, 1.0, testutil.ToFloat64(m.Events.WithLabelValues("favorite_events")))
+	assert.Equal(t, 2, m.get("enqueued/queue"))
+	assert.Equal(t, 1, m.get("decided/"+string(filter.ReasonDuplicate)))
+	assert.Equal(t, 1, m.get("decided/"+string(filter.ReasonRetweet)))
+	assert.Equal(t, 1, m.get("decided/"+string(filter.ReasonOwnEvent)))
+	assert.Equal(t, 1, m.get("event/favorite_events"))
+	assert.Equal(t, 2, m.enqueueCalls(), "one enqueue per job")
 	assert.False(t, in.LastEvent().IsZero())
 }
 
 func TestQueueDownGoesToSpoolAndDrainsLater(t *testing.T) {
 	q := newQueue(t)
-	in, err := New(Config{Queue: q, Filter: newFilter(t), SpoolDir: t.TempDir(), EnqueueTimeout: time.Second})
+	m := newCounts()
+	in, err := New(Config{Queue: q, Filter: newFilter(t), SpoolDir: t.TempDir(), EnqueueTimeout: time.Second, Metrics: m.hooks()})
 	require.NoError(t, err)
 	defer in.Close()
 	ctx := context.Background()
@@ -131,10 +130,14 @@ func TestQueueDownGoesToSpoolAndDrainsLater(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
 	assert.Len(t, jobsIn(t, q), 2)
+	assert.Equal(t, 2, m.get("enqueued/spool"))
+	assert.Equal(t, 2, m.get("drained"))
+	assert.Zero(t, m.get("enqueued/queue"))
 
 	// Once drained, new jobs go straight to the queue again.
 	require.NoError(t, in.Handle(ctx, eventstest.Payload(t, "mention_moename"), nil))
 	assert.Len(t, jobsIn(t, q), 1)
+	assert.Equal(t, 1, m.get("enqueued/queue"))
 }
 
 func TestSpoolSurvivesRestart(t *testing.T) {
@@ -216,16 +219,16 @@ func TestNewValidates(t *testing.T) {
 // however many arrive.
 func TestEncryptedChatLoggedOnce(t *testing.T) {
 	q := newQueue(t)
-	m := NewMetrics(prometheus.NewRegistry())
+	m := newCounts()
 	var logged bytes.Buffer
-	in, err := New(Config{Queue: q, Filter: newFilter(t), Metrics: m,
+	in, err := New(Config{Queue: q, Filter: newFilter(t), Metrics: m.hooks(),
 		Logger: slog.New(slog.NewTextHandler(&logged, nil))})
 	require.NoError(t, err)
 	for range 3 {
 		require.NoError(t, in.Handle(context.Background(), eventstest.Payload(t, "xaa_chat_received"), nil))
 	}
 	assert.Empty(t, jobsIn(t, q))
-	assert.Equal(t, 3.0, testutil.ToFloat64(m.Decisions.WithLabelValues(string(filter.ReasonEncrypted))))
+	assert.Equal(t, 3, m.get("decided/"+string(filter.ReasonEncrypted)))
 	assert.Equal(t, 1, strings.Count(logged.String(), "encrypted DMs are not answered"), logged.String())
 }
 
@@ -284,8 +287,8 @@ func mustBody(t *testing.T, fixture string) []byte {
 // refused one for ever).
 func TestDeliveryCap(t *testing.T) {
 	q := newQueue(t)
-	m := NewMetrics(prometheus.NewRegistry())
-	in, err := New(Config{Queue: q, Filter: newFilter(t), Metrics: m, MaxJobsPerDelivery: 3})
+	m := newCounts()
+	in, err := New(Config{Queue: q, Filter: newFilter(t), Metrics: m.hooks(), MaxJobsPerDelivery: 3})
 	require.NoError(t, err)
 	p := eventstest.Payload(t, "mention_moerand")
 	one := p.TweetCreateEvents[0]
@@ -298,7 +301,7 @@ func TestDeliveryCap(t *testing.T) {
 	}
 	require.NoError(t, in.Handle(context.Background(), p, nil))
 	assert.Len(t, jobsIn(t, q), 3)
-	assert.Equal(t, 5.0, testutil.ToFloat64(m.Decisions.WithLabelValues(DecisionDeliveryCap)))
+	assert.Equal(t, 5, m.get("decided/"+DecisionDeliveryCap))
 }
 
 func TestReadinessStates(t *testing.T) {

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -69,9 +67,9 @@ func TestJournalHandleThenRunMoves(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q := tc.q(t)
-			m := NewMetrics(prometheus.NewRegistry())
+			m := newCounts()
 			woken := make(chan struct{}, 100)
-			in, err := New(Config{Queue: q, Filter: newFilter(t), SpoolDir: t.TempDir(), Journal: true, Metrics: m,
+			in, err := New(Config{Queue: q, Filter: newFilter(t), SpoolDir: t.TempDir(), Journal: true, Metrics: m.hooks(),
 				DrainInterval: time.Hour, Notify: func() { woken <- struct{}{} }})
 			require.NoError(t, err)
 			defer in.Close()
@@ -82,7 +80,7 @@ func TestJournalHandleThenRunMoves(t *testing.T) {
 			}
 			n, _ := q.Len(ctx)
 			assert.Zero(t, n, "nothing reaches the queue without the mover")
-			assert.Zero(t, testutil.ToFloat64(m.Enqueued.WithLabelValues("queue")), "counted once moved")
+			assert.Zero(t, m.get("enqueued/queue"), "counted once moved")
 
 			runIntake(t, in)
 			require.Eventually(t, func() bool { n, _ := q.Len(ctx); return n == 40 }, 5*time.Second, 5*time.Millisecond)
@@ -90,9 +88,9 @@ func TestJournalHandleThenRunMoves(t *testing.T) {
 			// Later deliveries move without waiting for DrainInterval (an hour).
 			require.NoError(t, in.Handle(ctx, mentions(t, 41)[40], nil))
 			require.Eventually(t, func() bool { n, _ := q.Len(ctx); return n == 41 }, 5*time.Second, 5*time.Millisecond)
-			assert.Equal(t, 41.0, testutil.ToFloat64(m.Enqueued.WithLabelValues("queue")))
-			assert.Zero(t, testutil.ToFloat64(m.Enqueued.WithLabelValues("spool")))
-			assert.Zero(t, testutil.ToFloat64(m.Drained), "no outage, nothing drained")
+			assert.Equal(t, 41, m.get("enqueued/queue"))
+			assert.Zero(t, m.get("enqueued/spool"))
+			assert.Zero(t, m.get("drained"), "no outage, nothing drained")
 			ids := map[string]bool{}
 			for _, j := range jobsIn(t, q) {
 				assert.False(t, ids[j.ID], "job %s twice", j.ID)

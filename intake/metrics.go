@@ -1,55 +1,72 @@
 package intake
 
-import "github.com/prometheus/client_golang/prometheus"
+import "time"
 
-// Metrics are the webhook's Prometheus collectors. Intake updates Events,
-// Decisions, Enqueued, EnqueueSeconds and Drained; the HTTP layer updates
-// Requests and SignatureFailures (see events.HandlerConfig's hooks).
+// Where a job was stored: the where argument of Metrics.Enqueued.
+const (
+	WhereQueue = "queue" // on the queue (with Config.Journal: once moved there)
+	WhereSpool = "spool" // in the spool while the queue was away
+)
+
+// Metrics are optional hooks the Intake calls as it works, for wiring
+// Prometheus or similar (webhookserver does). Every field may be nil (a nil
+// field, or a nil *Metrics, does nothing). Hooks are called from many
+// goroutines at once and must be fast and safe for concurrent use.
 type Metrics struct {
-	Requests          *prometheus.CounterVec // by outcome: ok, bad_signature, missing_signature, too_large, malformed, callback_failed, ...
-	SignatureFailures prometheus.Counter
-	Events            *prometheus.CounterVec // by kind (tweet_create_events, ...)
-	Decisions         *prometheus.CounterVec // by filter reason (job, duplicate, own_event, ...)
-	Enqueued          *prometheus.CounterVec // by where: queue, spool (with Config.Journal: queue, once moved)
-	EnqueueSeconds    prometheus.Histogram
-	Drained           prometheus.Counter // jobs spooled while the queue was away, then moved (not journaled ones)
-	SpoolDamaged      prometheus.Counter // spool segments kept as *.damaged
+	// Event is called once per decoded event, with its kind
+	// (tweet_create_events, ...; see events.Payload.Kinds).
+	Event func(kind string)
+	// Decided is called for n filter decisions with reason (a
+	// filter.Reason: job, duplicate, own_event, ..., or
+	// DecisionDeliveryCap for jobs dropped past MaxJobsPerDelivery).
+	Decided func(reason string, n int)
+	// Enqueued is called when n jobs were stored; where is WhereQueue or
+	// WhereSpool. With Config.Journal a job counts once, as WhereQueue, when
+	// it was moved from the journal to the queue.
+	Enqueued func(where string, n int)
+	// EnqueueDone is called with the duration of one enqueue (with
+	// Config.Journal: one journal append), failed ones included.
+	EnqueueDone func(d time.Duration)
+	// Drained is called when n jobs spooled while the queue was away were
+	// moved to the queue (not journaled ones; those count as Enqueued).
+	Drained func(n int)
+	// SpoolDamaged is called for each spool segment that held bytes that
+	// were not whole records (kept on disk as *.damaged).
+	SpoolDamaged func()
 }
 
-// NewMetrics creates the collectors and registers them with reg (nil means
-// not registered).
-func NewMetrics(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{
-		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "moetron_webhook_requests_total", Help: "Webhook requests by outcome.",
-		}, []string{"outcome"}),
-		SignatureFailures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "moetron_webhook_signature_failures_total", Help: "POSTs with a missing or wrong signature.",
-		}),
-		Events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "moetron_webhook_events_total", Help: "Decoded events by kind.",
-		}, []string{"kind"}),
-		Decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "moetron_webhook_decisions_total", Help: "Filter decisions by reason (job, duplicate, own_event, ...).",
-		}, []string{"reason"}),
-		Enqueued: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "moetron_webhook_jobs_enqueued_total", Help: "Jobs stored, by where: queue or spool.",
-		}, []string{"where"}),
-		EnqueueSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "moetron_webhook_enqueue_seconds", Help: "Latency of one enqueue.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
-		}),
-		Drained: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "moetron_webhook_spool_drained_total", Help: "Jobs moved from the spool to the queue.",
-		}),
-		SpoolDamaged: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "moetron_webhook_spool_damaged_segments_total",
-			Help: "Spool segments that held bytes that were not whole records (kept on disk as *.damaged).",
-		}),
+func (m *Metrics) event(kind string) {
+	if m != nil && m.Event != nil {
+		m.Event(kind)
 	}
-	if reg != nil {
-		reg.MustRegister(m.Requests, m.SignatureFailures, m.Events, m.Decisions, m.Enqueued, m.EnqueueSeconds, m.Drained,
-			m.SpoolDamaged)
+}
+
+func (m *Metrics) decided(reason string, n int) {
+	if m != nil && m.Decided != nil {
+		m.Decided(reason, n)
 	}
-	return m
+}
+
+func (m *Metrics) enqueued(where string, n int) {
+	if m != nil && m.Enqueued != nil {
+		m.Enqueued(where, n)
+	}
+}
+
+func (m *Metrics) enqueueDone(d time.Duration) {
+	if m != nil && m.EnqueueDone != nil {
+		m.EnqueueDone(d)
+	}
+}
+
+func (m *Metrics) drained(n int) {
+	if m != nil && m.Drained != nil {
+		m.Drained(n)
+	}
+}
+
+func (m *Metrics) spoolDamaged() {
+	if m != nil && m.SpoolDamaged != nil {
+		m.SpoolDamaged()
+	}
 }

@@ -99,7 +99,7 @@ type Config struct {
 	// MaxRateLimitWait. Zero means DefaultRateLimitWait (60 s).
 	RateLimitWait time.Duration
 
-	// Metrics, if set, is updated by the Consumer (see NewMetrics).
+	// Metrics are optional hooks the Consumer calls; nil means none.
 	Metrics *Metrics
 	// Logger; nil means no logging.
 	Logger *slog.Logger

@@ -74,9 +74,6 @@ func New(cfg Config) (*Consumer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Metrics != nil && cfg.now != nil {
-		cfg.Metrics.now = cfg.now
-	}
 	return &Consumer{
 		cfg:        cfg,
 		slots:      make(chan struct{}, cfg.Concurrency),
@@ -135,9 +132,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 			c.mu.Lock()
 			c.reconnects++
 			c.mu.Unlock()
-			if m := c.cfg.Metrics; m != nil {
-				m.Reconnects.Inc()
-			}
+			c.cfg.Metrics.reconnecting()
 		}
 		r := c.connect(ctx, c.backfill(attempt == 0))
 		if ctx.Err() != nil {
@@ -230,9 +225,7 @@ func (c *Consumer) fail(kind string, err error) {
 	c.errs++
 	c.lastErr = err.Error()
 	c.mu.Unlock()
-	if m := c.cfg.Metrics; m != nil {
-		m.Errors.WithLabelValues(kind).Inc()
-	}
+	c.cfg.Metrics.failed(kind, err)
 }
 
 func (c *Consumer) setConnected(on bool) {
@@ -241,22 +234,14 @@ func (c *Consumer) setConnected(on bool) {
 		c.connected, c.since = on, c.cfg.now()
 	}
 	c.mu.Unlock()
-	if m := c.cfg.Metrics; m != nil {
-		if on {
-			m.Connected.Set(1)
-		} else {
-			m.Connected.Set(0)
-		}
-	}
+	c.cfg.Metrics.connected(on)
 }
 
 func (c *Consumer) skip(reason string) {
 	c.mu.Lock()
 	c.skipped[reason]++
 	c.mu.Unlock()
-	if m := c.cfg.Metrics; m != nil {
-		m.Skipped.WithLabelValues(reason).Inc()
-	}
+	c.cfg.Metrics.skipped(reason)
 }
 
 // result is how one connection ended.
@@ -441,10 +426,7 @@ func (c *Consumer) deliver(ctx context.Context, p *events.Payload, raw []byte) b
 			c.taken++
 			c.lastEvent = now
 			c.mu.Unlock()
-			if m := c.cfg.Metrics; m != nil {
-				m.Events.Inc()
-				m.lastEvent.Store(now.UnixNano())
-			}
+			c.cfg.Metrics.taken(now)
 			return true
 		}
 		c.fail(ErrKindHandle, err)

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -41,9 +39,9 @@ func TestNewValidates(t *testing.T) {
 func TestTakesEventsAndSkipsKeepAlives(t *testing.T) {
 	x := startFake(t, xfake.StreamOptions{KeepAlive: 5 * time.Millisecond})
 	rec := &recorder{}
-	reg := prometheus.NewRegistry()
+	hc := &hookCounts{}
 	cfg := testConfig(x.URL(), rec.Handle)
-	cfg.Metrics = NewMetrics(reg)
+	cfg.Metrics = hc.hooks()
 	c := newConsumer(t, cfg)
 	running(t, c)
 	eventually(t, "connected", connected(c))
@@ -57,9 +55,11 @@ func TestTakesEventsAndSkipsKeepAlives(t *testing.T) {
 	st := c.Status()
 	assert.Equal(t, uint64(3), st.Taken)
 	assert.False(t, st.LastEvent.IsZero())
-	assert.Equal(t, 3.0, testutil.ToFloat64(cfg.Metrics.Events))
-	assert.Equal(t, 1.0, testutil.ToFloat64(cfg.Metrics.Connected))
-	assert.GreaterOrEqual(t, testutil.ToFloat64(cfg.Metrics.LastEventAge), 0.0)
+	got := hc.snapshot()
+	assert.Equal(t, 3, got.taken)
+	assert.True(t, got.open)
+	assert.Equal(t, st.LastEvent, got.lastTaken)
+	assert.Positive(t, got.skipped[SkipKeepAlive])
 
 	// The request was a Bearer GET with no backfill on the first connect.
 	cs := x.StreamConnects()
@@ -173,9 +173,9 @@ func TestGarbageLines(t *testing.T) {
 func TestErrorLineReconnects(t *testing.T) {
 	x := startFake(t, xfake.StreamOptions{})
 	rec := &recorder{}
-	reg := prometheus.NewRegistry()
+	hc := &hookCounts{}
 	cfg := testConfig(x.URL(), rec.Handle)
-	cfg.Metrics = NewMetrics(reg)
+	cfg.Metrics = hc.hooks()
 	c := newConsumer(t, cfg)
 	running(t, c)
 	eventually(t, "connected", connected(c))
@@ -185,8 +185,11 @@ func TestErrorLineReconnects(t *testing.T) {
 	st := c.Status()
 	assert.Equal(t, uint64(1), st.Skipped[SkipErrorLine])
 	assert.Contains(t, st.LastError, "operational-disconnect")
-	assert.Equal(t, 1.0, testutil.ToFloat64(cfg.Metrics.Errors.WithLabelValues(ErrKindStreamError)))
-	assert.Equal(t, 1.0, testutil.ToFloat64(cfg.Metrics.Reconnects))
+	got := hc.snapshot()
+	assert.Equal(t, 1, got.failed[ErrKindStreamError])
+	assert.Equal(t, 1, got.reconnecting)
+	assert.Equal(t, 1, got.skipped[SkipErrorLine])
+	assert.True(t, got.open)
 }
 
 func TestStallDetectedAndBackfilled(t *testing.T) {

@@ -13,7 +13,7 @@
 // {"errors":[...]} line is a *StreamError, logged and counted; one titled
 // operational-disconnect makes the consumer reconnect. A line longer than
 // MaxLineBytes, a malformed line, or a JSON object that is not an envelope
-// is skipped and counted by reason (Status.Skipped, Metrics.Skipped); the
+// is skipped and counted by reason (Status.Skipped, the Metrics.Skipped hook); the
 // lines after it are read as usual.
 //
 // # Delivery guarantee
@@ -66,11 +66,11 @@
 //
 // Status reports the connection state, reconnects, the last event and data
 // times, events taken, skipped lines by reason and the last error; Ready is
-// nil only while connected. NewMetrics gives Prometheus collectors
-// (moetron_stream_connected, _reconnects_total, _events_taken_total,
-// _lines_skipped_total{reason}, _errors_total{kind},
-// _last_event_age_seconds). The bearer token never appears in a log or an
-// error. The package logs nothing unless Config.Logger is set.
+// nil only while connected. Config.Metrics takes optional hooks
+// (connected, reconnecting, taken, skipped by reason, failed by kind) that
+// the caller wires to its metrics; the package itself depends on no metrics
+// library (webhookserver turns them into Prometheus' moetron_stream_*
+// collectors). The bearer token never appears in a log or an error. The package logs nothing unless Config.Logger is set.
 //
 // # HTTP
 //

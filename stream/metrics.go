@@ -1,13 +1,8 @@
 package stream
 
-import (
-	"sync/atomic"
-	"time"
+import "time"
 
-	"github.com/prometheus/client_golang/prometheus"
-)
-
-// Reasons a line is skipped (the label values of Metrics.Skipped and the
+// Reasons a line is skipped (the reason argument of Metrics.Skipped and the
 // keys of Status.Skipped).
 const (
 	SkipKeepAlive = "keepalive"  // blank line or {}
@@ -18,7 +13,13 @@ const (
 	SkipTruncated = "truncated"  // the connection ended inside the line
 )
 
-// Error kinds (the label values of Metrics.Errors).
+// SkipReasons returns every Skip* reason, for dashboards and
+// pre-registration.
+func SkipReasons() []string {
+	return []string{SkipKeepAlive, SkipOversized, SkipMalformed, SkipUnknown, SkipErrorLine, SkipTruncated}
+}
+
+// Error kinds (the kind argument of Metrics.Failed).
 const (
 	ErrKindAuth        = "auth"         // 401, 403
 	ErrKindRateLimit   = "rate_limit"   // 429
@@ -29,57 +30,60 @@ const (
 	ErrKindHandle      = "handle"       // Handle returned an error
 )
 
-// Metrics are the stream consumer's Prometheus collectors.
-type Metrics struct {
-	Connected    prometheus.Gauge       // 1 while a stream is open
-	Reconnects   prometheus.Counter     // connection attempts after the first
-	Events       prometheus.Counter     // events taken (Handle returned nil)
-	Skipped      *prometheus.CounterVec // lines skipped, by reason (Skip*)
-	Errors       *prometheus.CounterVec // failures, by kind (ErrKind*)
-	LastEventAge prometheus.GaugeFunc   // seconds since the last event taken; -1 before the first
-
-	lastEvent atomic.Int64 // unix nanoseconds
-	now       func() time.Time
+// ErrorKinds returns every ErrKind* kind, for dashboards and
+// pre-registration.
+func ErrorKinds() []string {
+	return []string{ErrKindAuth, ErrKindRateLimit, ErrKindHTTP, ErrKindNetwork, ErrKindStall, ErrKindStreamError, ErrKindHandle}
 }
 
-// NewMetrics creates the collectors and registers them with reg (nil means
-// not registered).
-func NewMetrics(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{
-		Connected: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "moetron_stream_connected", Help: "1 while the X activity stream is open.",
-		}),
-		Reconnects: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "moetron_stream_reconnects_total", Help: "Stream connection attempts after the first.",
-		}),
-		Events: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "moetron_stream_events_taken_total", Help: "Stream events handed off durably.",
-		}),
-		Skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "moetron_stream_lines_skipped_total", Help: "Stream lines skipped, by reason.",
-		}, []string{"reason"}),
-		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "moetron_stream_errors_total", Help: "Stream failures, by kind.",
-		}, []string{"kind"}),
-		now: time.Now,
+// Metrics are optional hooks the Consumer calls as it works, for wiring
+// Prometheus or similar (webhookserver does). Every field may be nil (a nil
+// field, or a nil *Metrics, does nothing). Hooks are called from many
+// goroutines at once and must be fast and safe for concurrent use.
+type Metrics struct {
+	// Connected is called with true when a stream opened and with false
+	// when it closed (or failed to open).
+	Connected func(open bool)
+	// Reconnecting is called before each connection attempt after the
+	// first.
+	Reconnecting func()
+	// Taken is called for each event handed off durably (Handle returned
+	// nil), with the time it was taken.
+	Taken func(at time.Time)
+	// Skipped is called for each line skipped; reason is one of
+	// SkipReasons.
+	Skipped func(reason string)
+	// Failed is called for each failure; kind is one of ErrorKinds. err
+	// never holds the bearer token.
+	Failed func(kind string, err error)
+}
+
+func (m *Metrics) connected(open bool) {
+	if m != nil && m.Connected != nil {
+		m.Connected(open)
 	}
-	m.LastEventAge = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "moetron_stream_last_event_age_seconds", Help: "Seconds since the last stream event was taken; -1 before the first.",
-	}, func() float64 {
-		n := m.lastEvent.Load()
-		if n == 0 {
-			return -1
-		}
-		return m.now().Sub(time.Unix(0, n)).Seconds()
-	})
-	for _, r := range []string{SkipKeepAlive, SkipOversized, SkipMalformed, SkipUnknown, SkipErrorLine, SkipTruncated} {
-		m.Skipped.WithLabelValues(r)
+}
+
+func (m *Metrics) reconnecting() {
+	if m != nil && m.Reconnecting != nil {
+		m.Reconnecting()
 	}
-	for _, k := range []string{ErrKindAuth, ErrKindRateLimit, ErrKindHTTP, ErrKindNetwork, ErrKindStall, ErrKindStreamError, ErrKindHandle} {
-		m.Errors.WithLabelValues(k)
+}
+
+func (m *Metrics) taken(at time.Time) {
+	if m != nil && m.Taken != nil {
+		m.Taken(at)
 	}
-	if reg != nil {
-		reg.MustRegister(m.Connected, m.Reconnects, m.Events, m.Skipped, m.Errors, m.LastEventAge)
+}
+
+func (m *Metrics) skipped(reason string) {
+	if m != nil && m.Skipped != nil {
+		m.Skipped(reason)
 	}
-	return m
+}
+
+func (m *Metrics) failed(kind string, err error) {
+	if m != nil && m.Failed != nil {
+		m.Failed(kind, err)
+	}
 }

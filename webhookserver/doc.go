@@ -15,13 +15,16 @@
 //	                                 connected), else 503
 //	GET /metrics                     Prometheus: here for local clients only (LocalOnly), or on METRICS_ADDR
 //
-// The metrics are intake.Metrics (requests by outcome, signature failures,
+// The metrics are IntakeMetrics (requests by outcome, signature failures,
 // events by kind, filter decisions including duplicates, jobs enqueued by
 // where, enqueue latency, spool drains), moetron_webhook_registration_ok,
-// stream.Metrics with stream delivery (moetron_stream_connected,
+// StreamMetrics with stream delivery (moetron_stream_connected,
 // _reconnects_total, _events_taken_total, _lines_skipped_total,
 // _errors_total, _last_event_age_seconds), and the Go and process
-// collectors unless Options.Registry is given.
+// collectors unless Options.Registry is given. The intake and stream
+// packages only call hooks (intake.Metrics, stream.Metrics); this server
+// owns the Prometheus collectors and feeds them through IntakeMetrics.Hooks
+// and StreamMetrics.Hooks.
 //
 // # Delivery
 //

@@ -88,7 +88,7 @@ type Server struct {
 	client  *http.Client
 	opened  *queueopen.Opened // non-nil when the server opened the queue
 	intake  *intake.Intake
-	metrics *intake.Metrics
+	metrics *IntakeMetrics
 	mux     *http.ServeMux
 	metricH http.Handler
 
@@ -153,7 +153,7 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 		}
 		s.opened, q = o, o.Queue
 	}
-	s.metrics = intake.NewMetrics(reg)
+	s.metrics = NewIntakeMetrics(reg)
 	s.webhookOK = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "moetron_webhook_registration_ok",
 		Help: "1 when the last check found the webhook valid (with WEBHOOK_URL) and the bot's XAA subscriptions in place.",
@@ -163,7 +163,7 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 	}
 	in, err := intake.New(intake.Config{
 		Queue: q, Filter: f, SpoolDir: cfg.SpoolDir, MaxSpoolBytes: cfg.SpoolMaxBytes, Notify: opts.Notify,
-		Metrics: s.metrics, Logger: opts.Logger,
+		Metrics: s.metrics.Hooks(), Logger: opts.Logger,
 		// The spool is the journal of a SQLite queue the server opened:
 		// both on this machine's disk (intake.Config.Journal).
 		Journal: s.opened != nil && cfg.Queue.Backend == queueopen.BackendSQLite && cfg.SpoolDir != "",
@@ -211,7 +211,7 @@ func New(ctx context.Context, cfg Config, opts *Options) (*Server, error) {
 			sc.InitialBackfillMinutes = cfg.StreamInitialBackfill
 		}
 		sc.BaseURL, sc.BearerToken, sc.Handle = cfg.APIBase, cfg.BearerToken, in.Handle
-		sc.Metrics, sc.Logger = stream.NewMetrics(reg), opts.Logger
+		sc.Metrics, sc.Logger = NewStreamMetrics(reg).Hooks(), opts.Logger
 		if s.stream, err = stream.New(sc); err != nil {
 			in.Close()
 			s.closeQueue()
@@ -292,8 +292,8 @@ func (s *Server) MetricsHandler() http.Handler { return s.metricH }
 // Intake returns the intake that stores the jobs (for LastEvent, Drain).
 func (s *Server) Intake() *intake.Intake { return s.intake }
 
-// Metrics returns the server's Prometheus collectors.
-func (s *Server) Metrics() *intake.Metrics { return s.metrics }
+// Metrics returns the intake's and the webhook's Prometheus collectors.
+func (s *Server) Metrics() *IntakeMetrics { return s.metrics }
 
 // Listen opens the listener on Config.Addr (unless Options.Listener gave
 // one) and, if set, the one on Config.MetricsAddr, so that Addr reports the

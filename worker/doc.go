@@ -69,7 +69,9 @@
 // that waits for a month is stale (and queue messages live 7 days), so only
 // a cap that resets soon is waited for.
 //
-// Every outcome is counted in Metrics.Jobs (see Outcomes) and logged once
+// Every outcome is reported to the Config.Metrics hooks (Metrics.Job, see
+// Outcomes; the package depends on no metrics library, workerserver turns
+// the hooks into Prometheus' moetron_worker_* collectors) and logged once
 // with the job id, never with credentials.
 //
 // # Observer

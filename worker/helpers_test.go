@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/moetron/moetron/filter"
@@ -78,7 +77,7 @@ type rig struct {
 	gen    *countingGen
 	q      queue.Queue
 	poison *mem.Queue
-	met    *worker.Metrics
+	met    *jobCounts
 	w      *worker.Worker
 	cfg    worker.Config
 }
@@ -108,12 +107,12 @@ func newRig(t testing.TB, o rigOpts) *rig {
 		r.q = newMem(t, "jobs", nil)
 	}
 	r.poison = newMem(t, "jobs-poison", nil)
-	r.met = worker.NewMetrics(nil)
+	r.met = &jobCounts{outcomes: map[string]int{}}
 	var rp worker.Replier = r.client
 	if o.replier != nil {
 		rp = o.replier
 	}
-	r.cfg = worker.Config{Generator: r.gen, Replier: rp, BotUserID: xc.BotUserID, Metrics: r.met, Now: o.now}
+	r.cfg = worker.Config{Generator: r.gen, Replier: rp, BotUserID: xc.BotUserID, Metrics: r.met.hooks(), Now: o.now}
 	r.w, err = worker.New(r.cfg)
 	require.NoError(t, err)
 	return r
@@ -179,9 +178,31 @@ func (r *rig) waitEmpty() {
 }
 
 func (r *rig) outcome(o string) int {
-	var m dto.Metric
-	require.NoError(r.t, r.met.Jobs.WithLabelValues(o).Write(&m))
-	return int(m.GetCounter().GetValue())
+	r.met.mu.Lock()
+	defer r.met.mu.Unlock()
+	return r.met.outcomes[o]
+}
+
+// jobCounts records the Worker's metric hook calls.
+type jobCounts struct {
+	mu                 sync.Mutex
+	outcomes           map[string]int
+	generated, replied int
+}
+
+func (c *jobCounts) hooks() *worker.Metrics {
+	return &worker.Metrics{
+		Job:       func(o string) { c.mu.Lock(); c.outcomes[o]++; c.mu.Unlock() },
+		Generated: func(time.Duration) { c.mu.Lock(); c.generated++; c.mu.Unlock() },
+		Replied:   func(time.Duration) { c.mu.Lock(); c.replied++; c.mu.Unlock() },
+	}
+}
+
+// calls returns how many Generate and reply calls the hooks saw.
+func (c *jobCounts) calls() (generated, replied int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.generated, c.replied
 }
 
 func tweetJob(respondID string) filter.Job {

@@ -1,8 +1,8 @@
 package worker
 
-import "github.com/prometheus/client_golang/prometheus"
+import "time"
 
-// Outcomes of a job: the label values of Metrics.Jobs and of the "outcome"
+// Outcomes of a job: the argument of the Metrics.Job hook and the "outcome"
 // attribute of the worker's log records.
 const (
 	// OutcomeReplied: the image was generated and the reply or DM sent.
@@ -35,52 +35,35 @@ func Outcomes() []string {
 		OutcomeRateLimited, OutcomeInFlight, OutcomeFailed, OutcomeInvalid}
 }
 
-// Metrics are the worker's Prometheus collectors. Handle updates them.
+// Metrics are optional hooks the Worker calls for every job, for wiring
+// Prometheus or similar (workerserver does). Every field may be nil (a nil
+// field, or a nil *Metrics, does nothing). Hooks are called from many
+// goroutines at once and must be fast and safe for concurrent use.
 type Metrics struct {
-	Jobs            *prometheus.CounterVec // by outcome (see Outcomes)
-	GenerateSeconds prometheus.Histogram   // one Generate call, batching wait included
-	ReplySeconds    prometheus.Histogram   // one ReplyWithImage or DMWithImage call, upload included
-}
-
-// NewMetrics creates the collectors, with every outcome at zero, and
-// registers them with reg (nil means not registered).
-func NewMetrics(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{
-		Jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "moetron_worker_jobs_total", Help: "Jobs handled, by outcome.",
-		}, []string{"outcome"}),
-		GenerateSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "moetron_worker_generate_seconds", Help: "Latency of one image generation, batching wait included.",
-			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
-		}),
-		ReplySeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "moetron_worker_reply_seconds", Help: "Latency of one reply or DM to X, upload included.",
-			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14),
-		}),
-	}
-	for _, o := range Outcomes() {
-		m.Jobs.WithLabelValues(o)
-	}
-	if reg != nil {
-		reg.MustRegister(m.Jobs, m.GenerateSeconds, m.ReplySeconds)
-	}
-	return m
+	// Job is called once per job with its outcome (see Outcomes).
+	Job func(outcome string)
+	// Generated is called with the duration of one Generate call, batching
+	// wait included, failed ones too.
+	Generated func(d time.Duration)
+	// Replied is called with the duration of one ReplyWithImage or
+	// DMWithImage call, upload included, failed ones too.
+	Replied func(d time.Duration)
 }
 
 func (m *Metrics) outcome(o string) {
-	if m != nil {
-		m.Jobs.WithLabelValues(o).Inc()
+	if m != nil && m.Job != nil {
+		m.Job(o)
 	}
 }
 
-func (m *Metrics) generated(s float64) {
-	if m != nil {
-		m.GenerateSeconds.Observe(s)
+func (m *Metrics) generated(d time.Duration) {
+	if m != nil && m.Generated != nil {
+		m.Generated(d)
 	}
 }
 
-func (m *Metrics) replied(s float64) {
-	if m != nil {
-		m.ReplySeconds.Observe(s)
+func (m *Metrics) replied(d time.Duration) {
+	if m != nil && m.Replied != nil {
+		m.Replied(d)
 	}
 }

@@ -78,7 +78,7 @@ type Config struct {
 	// Logger gets one record per job (Info for replies, Warn or Error for
 	// failures). nil discards.
 	Logger *slog.Logger
-	// Metrics are updated for every job; nil means none.
+	// Metrics are optional hooks called for every job; nil means none.
 	Metrics *Metrics
 	// Now is the clock for rate-limit waits and read-back bounds; nil means
 	// time.Now.
@@ -316,7 +316,7 @@ func (w *Worker) handle(ctx context.Context, m *queue.Message, r *JobReport) err
 	img, err := w.gen.Generate(ctx, req)
 	r.Generate = w.now().Sub(start)
 	r.Image = img
-	w.met.generated(r.Generate.Seconds())
+	w.met.generated(r.Generate)
 	if err != nil {
 		w.outcome(r, OutcomeFailed)
 		log.Warn("image generation failed", "outcome", OutcomeFailed, "err", err)
@@ -329,7 +329,7 @@ func (w *Worker) handle(ctx context.Context, m *queue.Message, r *JobReport) err
 	start = w.now()
 	id, err := w.send(ctx, job, text, img.Data)
 	r.Reply = w.now().Sub(start)
-	w.met.replied(r.Reply.Seconds())
+	w.met.replied(r.Reply)
 	if err != nil {
 		uncertain = mayHavePosted(err)
 		return w.xFailed(ctx, r, log, job, "reply", err)

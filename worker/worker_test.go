@@ -65,6 +65,9 @@ func TestTweetAndDMReplied(t *testing.T) {
 	assert.Equal(t, 2, r.outcome(worker.OutcomeReplied))
 	assert.Equal(t, 0, r.outcome(worker.OutcomeFailed))
 	assert.Equal(t, 0, queueLen(t, r.poison))
+	gen, rep := r.met.calls()
+	assert.Equal(t, 2, gen, "Generated hook per image")
+	assert.Equal(t, 2, rep, "Replied hook per reply or DM")
 }
 
 func itoa(n uint32) string {
@@ -114,6 +117,8 @@ func TestRedeliveredJobWhoseReplyExists(t *testing.T) {
 	assert.Equal(t, 2, r.outcome(worker.OutcomeAlreadyReplied))
 	assert.Zero(t, r.gen.Calls(), "nothing generated")
 	assert.Empty(t, r.x.Uploads())
+	gen, rep := r.met.calls()
+	assert.Zero(t, gen+rep, "no generation or reply latency without a generation")
 }
 
 func TestRedeliveredJobWithoutReplyAnswers(t *testing.T) {
@@ -368,7 +373,7 @@ func TestCrashAfterReplyBeforeDelete(t *testing.T) {
 	require.Equal(t, 1, queueLen(t, r.q), "the job survived the crash")
 
 	// A new process: a fresh worker and consumer take the redelivered job.
-	w2, err := worker.New(worker.Config{Generator: r.gen, Replier: r.client, BotUserID: xfake.DefaultBotUserID, Metrics: r.met})
+	w2, err := worker.New(worker.Config{Generator: r.gen, Replier: r.client, BotUserID: xfake.DefaultBotUserID, Metrics: r.met.hooks()})
 	require.NoError(t, err)
 	r.run(r.consumer(w2))
 	r.waitEmpty()

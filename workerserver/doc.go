@@ -79,12 +79,15 @@
 // and moetron_worker_auth_checks_total{result} (ok, unauthorized,
 // wrong_account, unreachable).
 //
-// The metrics are worker.Metrics (moetron_worker_*: jobs by outcome,
+// The metrics are WorkerMetrics (moetron_worker_*: jobs by outcome,
 // generation and reply latency), ConsumerMetrics (moetron_consumer_*:
 // received, succeeded, failed, deferred, poisoned by reason, released, lease
 // renewed and lost, queue errors by operation, handler latency),
 // moetron_consumer_in_flight, and the Go and process collectors unless
-// Options.Registry is given.
+// Options.Registry is given. The libraries only call hooks
+// (worker.Metrics, queue.ConsumerMetrics); this server owns the Prometheus
+// collectors and feeds them through WorkerMetrics.Hooks and
+// ConsumerMetrics.Hooks.
 //
 // # Lifecycle
 //

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/moetron/moetron/queue"
+	"github.com/moetron/moetron/worker"
 )
 
 // PoisonReasons are the label values of ConsumerMetrics.Poisoned.
@@ -97,5 +98,51 @@ func (m *ConsumerMetrics) Hooks() *queue.ConsumerMetrics {
 		QueueError:   func(op string, _ error) { m.QueueErrors.WithLabelValues(op).Inc() },
 		HandlerDone:  func(d time.Duration, _ error) { m.HandlerSeconds.Observe(d.Seconds()) },
 		Dropped:      func(reason string) { m.Dropped.WithLabelValues(reason).Inc() },
+	}
+}
+
+// WorkerMetrics are the worker's Prometheus collectors, fed by its hooks
+// (see Hooks). Jobs starts at zero for every outcome.
+type WorkerMetrics struct {
+	Jobs            *prometheus.CounterVec // moetron_worker_jobs_total{outcome} (worker.Outcomes)
+	GenerateSeconds prometheus.Histogram   // moetron_worker_generate_seconds: one Generate call, batching wait included
+	ReplySeconds    prometheus.Histogram   // moetron_worker_reply_seconds: one ReplyWithImage or DMWithImage call, upload included
+}
+
+// NewWorkerMetrics creates the collectors, with every outcome at zero, and
+// registers them with reg (nil means not registered).
+func NewWorkerMetrics(reg prometheus.Registerer) *WorkerMetrics {
+	m := &WorkerMetrics{
+		Jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "moetron_worker_jobs_total", Help: "Jobs handled, by outcome.",
+		}, []string{"outcome"}),
+		GenerateSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "moetron_worker_generate_seconds", Help: "Latency of one image generation, batching wait included.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+		}),
+		ReplySeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "moetron_worker_reply_seconds", Help: "Latency of one reply or DM to X, upload included.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14),
+		}),
+	}
+	for _, o := range worker.Outcomes() {
+		m.Jobs.WithLabelValues(o)
+	}
+	if reg != nil {
+		reg.MustRegister(m.Jobs, m.GenerateSeconds, m.ReplySeconds)
+	}
+	return m
+}
+
+// Hooks returns the worker.Metrics that update m, for worker.Config.Metrics.
+// A nil m gives nil (no hooks).
+func (m *WorkerMetrics) Hooks() *worker.Metrics {
+	if m == nil {
+		return nil
+	}
+	return &worker.Metrics{
+		Job:       func(outcome string) { m.Jobs.WithLabelValues(outcome).Inc() },
+		Generated: func(d time.Duration) { m.GenerateSeconds.Observe(d.Seconds()) },
+		Replied:   func(d time.Duration) { m.ReplySeconds.Observe(d.Seconds()) },
 	}
 }

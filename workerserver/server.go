@@ -94,7 +94,7 @@ type Server struct {
 	q        queue.Queue         // the job queue
 	onnx     *imagegen.Generator // the ONNX generator the server loaded (nil with Options.Generator)
 	ownGen   bool                // the server loaded gen and closes it
-	wmet     *worker.Metrics     // job outcomes and latencies
+	wmet     *WorkerMetrics      // job outcomes and latencies
 	cmet     *ConsumerMetrics    // the consumer's hooks
 	gate     *authGate           // pauses consumption while X refuses the tokens
 	consumer *queue.Consumer     // runs the worker
@@ -182,7 +182,7 @@ func (s *Server) build(ctx context.Context, opts *Options) error {
 		ledger = lf
 		s.cleanups = append(s.cleanups, lf.Close)
 	}
-	s.wmet = worker.NewMetrics(s.reg)
+	s.wmet = NewWorkerMetrics(s.reg)
 	s.cmet = NewConsumerMetrics(s.reg)
 	first := opts.AuthRecheck
 	if first <= 0 {
@@ -196,7 +196,7 @@ func (s *Server) build(ctx context.Context, opts *Options) error {
 	w, err := worker.New(worker.Config{
 		Generator: s.gen, Replier: rep, BotUserID: cfg.BotUserID, Format: imagegen.Format(cfg.Format),
 		Table: set.Table(), Commands: set.Generation(),
-		Metrics: s.wmet, Logger: s.log.With("component", "worker"), Ledger: ledger,
+		Metrics: s.wmet.Hooks(), Logger: s.log.With("component", "worker"), Ledger: ledger,
 		ClaimedRetry: min(worker.DefaultClaimedRetry, cfg.Visibility),
 		Observer:     s.opsObserver(),
 	})
@@ -310,7 +310,7 @@ func (s *Server) Handler() http.Handler { return s.mux }
 func (s *Server) Registry() *prometheus.Registry { return s.reg }
 
 // WorkerMetrics returns the worker's collectors (jobs by outcome, latencies).
-func (s *Server) WorkerMetrics() *worker.Metrics { return s.wmet }
+func (s *Server) WorkerMetrics() *WorkerMetrics { return s.wmet }
 
 // ConsumerMetrics returns the consumer's collectors.
 func (s *Server) ConsumerMetrics() *ConsumerMetrics { return s.cmet }
