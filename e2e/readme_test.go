@@ -40,7 +40,7 @@ import (
 // command the table gives it (every variant of a register synopsis).
 //
 // README commands run with the environment of this process minus the
-// project's own variables (X_*, QUEUE_*, WEBHOOK_*, ...), so a developer's
+// project's own variables (X_*, QUEUE_*, WEBHOOK_*, ...) and make's, so a developer's
 // settings do not leak in, plus the values each test supplies: xfake's
 // tokens and URL, temporary directories (XDG_STATE_HOME, so the default
 // queue file lands there), and a listen address where the README's
@@ -49,7 +49,10 @@ import (
 // readmeScrub matches the variables README commands do not inherit.
 var readmeScrub = regexp.MustCompile(`^(X_[A-Z_]*|QUEUE_[A-Z_]*|WEBHOOK_[A-Z_]*|SPOOL_[A-Z_]*|WORKER_[A-Z_]*|STREAM_[A-Z_]*|` +
 	`METRICS_ADDR|BOT_USER_ID|DELIVERY|USER_RATE_LIMIT|COMMANDS_FILE|MODEL_PATH|DEVICE|IMAGE_FORMAT|LOG_LEVEL|PORT|` +
-	`XDG_STATE_HOME|AZURE_STORAGE_CONNECTION_STRING)=`)
+	`OPS_PAGE|OPS_TOKEN|XDG_STATE_HOME|AZURE_STORAGE_CONNECTION_STRING|` +
+	// make's own, set when the tests run under make test: a user's shell has
+	// none, and with them a nested make prints "Entering directory" lines.
+	`MAKEFLAGS|MAKELEVEL|MFLAGS|MAKEOVERRIDES)=`)
 
 // readmeEnv is this process's environment without the project's variables,
 // then kv (later values win).
