@@ -2,6 +2,7 @@ package events
 
 import (
 	"bytes"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -87,12 +88,36 @@ func readString(dec *jsontext.Decoder, s *string) error {
 	if dec.PeekKind() != '"' {
 		return json.UnmarshalDecode(dec, s)
 	}
-	tok, err := dec.ReadToken()
+	raw, err := dec.ReadValue()
 	if err != nil {
 		return err
 	}
-	*s = tok.String()
+	if text := raw[1 : len(raw)-1]; bytes.IndexByte(text, '\\') < 0 && utf8.Valid(text) {
+		*s = string(text)
+		return nil
+	}
+	// Escapes or invalid UTF-8 (read as U+FFFD): the decoder has checked
+	// the string's syntax already.
+	text, _ := jsontext.AppendUnquote(nil, raw)
+	*s = string(text)
 	return nil
+}
+
+// readObject reads a member whose value is a pointer to a type with its
+// own member loop: an object is read into the value *p points to (new if
+// nil), as the library's pointer decoding does; anything else is decoded
+// by the library.
+func readObject[T any, P interface {
+	*T
+	json.UnmarshalerFrom
+}](dec *jsontext.Decoder, p **T) error {
+	if dec.PeekKind() != '{' {
+		return json.UnmarshalDecode(dec, p)
+	}
+	if *p == nil {
+		*p = new(T)
+	}
+	return P(*p).UnmarshalJSONFrom(dec)
 }
 
 // wireTweetFields is wireTweet without its method.
@@ -131,7 +156,7 @@ func (w *wireTweet) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		case "extended_tweet":
 			err = json.UnmarshalDecode(dec, &w.ExtendedTweet)
 		case "user":
-			err = json.UnmarshalDecode(dec, &w.User)
+			err = readObject(dec, &w.User)
 		case "in_reply_to_status_id_str":
 			err = readString(dec, &w.InReplyToStatusIDStr)
 		case "in_reply_to_user_id_str":
@@ -147,9 +172,9 @@ func (w *wireTweet) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		case "quoted_status_id_str":
 			err = readString(dec, &w.QuotedStatusIDStr)
 		case "quoted_status":
-			err = json.UnmarshalDecode(dec, &w.QuotedStatus)
+			err = readObject(dec, &w.QuotedStatus)
 		case "retweeted_status":
-			err = json.UnmarshalDecode(dec, &w.RetweetedStatus)
+			err = readObject(dec, &w.RetweetedStatus)
 		case "lang":
 			err = readString(dec, &w.Lang)
 		case "source":
