@@ -2,7 +2,6 @@ package events
 
 import (
 	"bytes"
-	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -16,10 +15,12 @@ type wireUserFields wireUser
 // has about 40 members and wireUser reads 10 of them; the library looks
 // each unknown name up twice, exactly and then case-folded, which made a
 // tweet's user a fifth of its decode. Here a name is matched by a switch
-// and an unknown one skipped at once. Every other rule is the library's:
-// names match exactly after unescaping, a repeated member is read again
-// into the same field (an object merging, as the library does), and a
-// value that is not an object (null included) is decoded by the library.
+// and an unknown one skipped at once; each known member's value is still
+// decoded by the library (or by its field type's own method), so every
+// other rule is the library's: names match exactly after unescaping, a
+// repeated member is read again into the same field (an object merging),
+// and a value that is not an object (null included) is decoded by the
+// library as the struct without this method.
 func (u *wireUser) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if dec.PeekKind() != '{' {
 		return json.UnmarshalDecode(dec, (*wireUserFields)(u))
@@ -36,21 +37,21 @@ func (u *wireUser) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		case "id":
 			err = u.ID.UnmarshalJSONFrom(dec)
 		case "id_str":
-			err = readString(dec, &u.IDStr)
+			err = json.UnmarshalDecode(dec, &u.IDStr)
 		case "screen_name":
-			err = readString(dec, &u.ScreenName)
+			err = json.UnmarshalDecode(dec, &u.ScreenName)
 		case "username":
-			err = readString(dec, &u.Username)
+			err = json.UnmarshalDecode(dec, &u.Username)
 		case "name":
-			err = readString(dec, &u.Name)
+			err = json.UnmarshalDecode(dec, &u.Name)
 		case "protected":
 			err = u.Protected.UnmarshalJSONFrom(dec)
 		case "verified":
 			err = u.Verified.UnmarshalJSONFrom(dec)
 		case "profile_image_url_https":
-			err = readString(dec, &u.ProfileImageURLHTTPS)
+			err = json.UnmarshalDecode(dec, &u.ProfileImageURLHTTPS)
 		case "profile_image_url":
-			err = readString(dec, &u.ProfileImageURL)
+			err = json.UnmarshalDecode(dec, &u.ProfileImageURL)
 		case "data":
 			err = json.UnmarshalDecode(dec, &u.Data)
 		default:
@@ -79,28 +80,6 @@ func memberName(raw []byte) []byte {
 		return nil
 	}
 	return name
-}
-
-// readString reads a string field as the library would: a JSON string
-// is read here, anything else (null zeroes it, other kinds fail) by the
-// library.
-func readString(dec *jsontext.Decoder, s *string) error {
-	if dec.PeekKind() != '"' {
-		return json.UnmarshalDecode(dec, s)
-	}
-	raw, err := dec.ReadValue()
-	if err != nil {
-		return err
-	}
-	if text := raw[1 : len(raw)-1]; bytes.IndexByte(text, '\\') < 0 && utf8.Valid(text) {
-		*s = string(text)
-		return nil
-	}
-	// Escapes or invalid UTF-8 (read as U+FFFD): the decoder has checked
-	// the string's syntax already.
-	text, _ := jsontext.AppendUnquote(nil, raw)
-	*s = string(text)
-	return nil
 }
 
 // readObject reads a member whose value is a pointer to a type with its
@@ -140,15 +119,15 @@ func (w *wireTweet) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		}
 		switch string(memberName(raw)) {
 		case "id_str":
-			err = readString(dec, &w.IDStr)
+			err = json.UnmarshalDecode(dec, &w.IDStr)
 		case "created_at":
-			err = readString(dec, &w.CreatedAt)
+			err = json.UnmarshalDecode(dec, &w.CreatedAt)
 		case "timestamp_ms":
 			err = w.TimestampMs.UnmarshalJSONFrom(dec)
 		case "text":
-			err = readString(dec, &w.Text)
+			err = json.UnmarshalDecode(dec, &w.Text)
 		case "full_text":
-			err = readString(dec, &w.FullText)
+			err = json.UnmarshalDecode(dec, &w.FullText)
 		case "truncated":
 			err = w.Truncated.UnmarshalJSONFrom(dec)
 		case "display_text_range":
@@ -158,11 +137,11 @@ func (w *wireTweet) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		case "user":
 			err = readObject(dec, &w.User)
 		case "in_reply_to_status_id_str":
-			err = readString(dec, &w.InReplyToStatusIDStr)
+			err = json.UnmarshalDecode(dec, &w.InReplyToStatusIDStr)
 		case "in_reply_to_user_id_str":
-			err = readString(dec, &w.InReplyToUserIDStr)
+			err = json.UnmarshalDecode(dec, &w.InReplyToUserIDStr)
 		case "in_reply_to_screen_name":
-			err = readString(dec, &w.InReplyToScreenName)
+			err = json.UnmarshalDecode(dec, &w.InReplyToScreenName)
 		case "entities":
 			err = json.UnmarshalDecode(dec, &w.Entities)
 		case "extended_entities":
@@ -170,15 +149,15 @@ func (w *wireTweet) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		case "is_quote_status":
 			err = w.IsQuoteStatus.UnmarshalJSONFrom(dec)
 		case "quoted_status_id_str":
-			err = readString(dec, &w.QuotedStatusIDStr)
+			err = json.UnmarshalDecode(dec, &w.QuotedStatusIDStr)
 		case "quoted_status":
 			err = readObject(dec, &w.QuotedStatus)
 		case "retweeted_status":
 			err = readObject(dec, &w.RetweetedStatus)
 		case "lang":
-			err = readString(dec, &w.Lang)
+			err = json.UnmarshalDecode(dec, &w.Lang)
 		case "source":
-			err = readString(dec, &w.Source)
+			err = json.UnmarshalDecode(dec, &w.Source)
 		case "possibly_sensitive":
 			err = w.PossiblySensitive.UnmarshalJSONFrom(dec)
 		default:
