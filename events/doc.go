@@ -71,7 +71,10 @@
 //
 // Decode reads the body with one typed unmarshal (go-json-experiment/json,
 // the module that becomes encoding/json/v2) into wire types that mirror
-// X's JSON field for field, so a field X adds is one struct tag; an X
+// X's JSON field for field, so a field X adds is one struct tag (for a
+// tweet or a user also one case in its member loop: those two match
+// names by a switch and skip X's many unused members at once, rather
+// than have the library look each unknown name up twice); an X
 // Activity API delivery then has each envelope's payload read by its
 // event type. The rules are explicit (decodeOptions): of a repeated
 // member name the last wins, as with encoding/json; names match exactly

@@ -11,7 +11,9 @@ import (
 // This file holds the wire-format types: what X sends, field for field,
 // before conversion into the exported types. Decode reads a body into
 // them with one typed unmarshal (see decodeOptions); a new field of X's is
-// one more field with a json tag here. Numeric ids are never read.
+// one more field with a json tag here, and for wireUser and wireTweet one
+// more case in their UnmarshalJSONFrom (wiremembers.go). Numeric ids are
+// never read.
 
 // seen is a member whose presence counts even when its value is null: a
 // top-level Account Activity key makes a body AAA, and a present kind
