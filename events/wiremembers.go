@@ -22,8 +22,42 @@ type wireUserFields wireUser
 // and a value that is not an object (null included) is decoded by the
 // library as the struct without this method.
 func (u *wireUser) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	return readMembers(dec, (*wireUserFields)(u), func(name []byte) (bool, error) {
+		switch string(name) {
+		case "id":
+			return true, u.ID.UnmarshalJSONFrom(dec)
+		case "id_str":
+			return true, json.UnmarshalDecode(dec, &u.IDStr)
+		case "screen_name":
+			return true, json.UnmarshalDecode(dec, &u.ScreenName)
+		case "username":
+			return true, json.UnmarshalDecode(dec, &u.Username)
+		case "name":
+			return true, json.UnmarshalDecode(dec, &u.Name)
+		case "protected":
+			return true, u.Protected.UnmarshalJSONFrom(dec)
+		case "verified":
+			return true, u.Verified.UnmarshalJSONFrom(dec)
+		case "profile_image_url_https":
+			return true, json.UnmarshalDecode(dec, &u.ProfileImageURLHTTPS)
+		case "profile_image_url":
+			return true, json.UnmarshalDecode(dec, &u.ProfileImageURL)
+		case "data":
+			return true, json.UnmarshalDecode(dec, &u.Data)
+		default:
+			return false, nil
+		}
+	})
+}
+
+// readMembers is the member loop of wireUser's and wireTweet's
+// UnmarshalJSONFrom: an object is read member by member, member decoding
+// the value of a name it knows (and reporting true) and every other value
+// skipped; anything else (null included) is decoded by the library into
+// fields, the struct without the method.
+func readMembers(dec *jsontext.Decoder, fields any, member func(name []byte) (bool, error)) error {
 	if dec.PeekKind() != '{' {
-		return json.UnmarshalDecode(dec, (*wireUserFields)(u))
+		return json.UnmarshalDecode(dec, fields)
 	}
 	if _, err := dec.ReadToken(); err != nil {
 		return err
@@ -33,28 +67,8 @@ func (u *wireUser) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		if err != nil {
 			return err
 		}
-		switch string(memberName(raw)) {
-		case "id":
-			err = u.ID.UnmarshalJSONFrom(dec)
-		case "id_str":
-			err = json.UnmarshalDecode(dec, &u.IDStr)
-		case "screen_name":
-			err = json.UnmarshalDecode(dec, &u.ScreenName)
-		case "username":
-			err = json.UnmarshalDecode(dec, &u.Username)
-		case "name":
-			err = json.UnmarshalDecode(dec, &u.Name)
-		case "protected":
-			err = u.Protected.UnmarshalJSONFrom(dec)
-		case "verified":
-			err = u.Verified.UnmarshalJSONFrom(dec)
-		case "profile_image_url_https":
-			err = json.UnmarshalDecode(dec, &u.ProfileImageURLHTTPS)
-		case "profile_image_url":
-			err = json.UnmarshalDecode(dec, &u.ProfileImageURL)
-		case "data":
-			err = json.UnmarshalDecode(dec, &u.Data)
-		default:
+		known, err := member(memberName(raw))
+		if err == nil && !known {
 			err = dec.SkipValue()
 		}
 		if err != nil {
@@ -106,67 +120,52 @@ type wireTweetFields wireTweet
 // reason and by the same rules as wireUser's: a v1.1 tweet has about 15
 // members that wireTweet does not read.
 func (w *wireTweet) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	if dec.PeekKind() != '{' {
-		return json.UnmarshalDecode(dec, (*wireTweetFields)(w))
-	}
-	if _, err := dec.ReadToken(); err != nil {
-		return err
-	}
-	for dec.PeekKind() != '}' {
-		raw, err := dec.ReadValue()
-		if err != nil {
-			return err
-		}
-		switch string(memberName(raw)) {
+	return readMembers(dec, (*wireTweetFields)(w), func(name []byte) (bool, error) {
+		switch string(name) {
 		case "id_str":
-			err = json.UnmarshalDecode(dec, &w.IDStr)
+			return true, json.UnmarshalDecode(dec, &w.IDStr)
 		case "created_at":
-			err = json.UnmarshalDecode(dec, &w.CreatedAt)
+			return true, json.UnmarshalDecode(dec, &w.CreatedAt)
 		case "timestamp_ms":
-			err = w.TimestampMs.UnmarshalJSONFrom(dec)
+			return true, w.TimestampMs.UnmarshalJSONFrom(dec)
 		case "text":
-			err = json.UnmarshalDecode(dec, &w.Text)
+			return true, json.UnmarshalDecode(dec, &w.Text)
 		case "full_text":
-			err = json.UnmarshalDecode(dec, &w.FullText)
+			return true, json.UnmarshalDecode(dec, &w.FullText)
 		case "truncated":
-			err = w.Truncated.UnmarshalJSONFrom(dec)
+			return true, w.Truncated.UnmarshalJSONFrom(dec)
 		case "display_text_range":
-			err = json.UnmarshalDecode(dec, &w.DisplayTextRange)
+			return true, json.UnmarshalDecode(dec, &w.DisplayTextRange)
 		case "extended_tweet":
-			err = json.UnmarshalDecode(dec, &w.ExtendedTweet)
+			return true, json.UnmarshalDecode(dec, &w.ExtendedTweet)
 		case "user":
-			err = readObject(dec, &w.User)
+			return true, readObject(dec, &w.User)
 		case "in_reply_to_status_id_str":
-			err = json.UnmarshalDecode(dec, &w.InReplyToStatusIDStr)
+			return true, json.UnmarshalDecode(dec, &w.InReplyToStatusIDStr)
 		case "in_reply_to_user_id_str":
-			err = json.UnmarshalDecode(dec, &w.InReplyToUserIDStr)
+			return true, json.UnmarshalDecode(dec, &w.InReplyToUserIDStr)
 		case "in_reply_to_screen_name":
-			err = json.UnmarshalDecode(dec, &w.InReplyToScreenName)
+			return true, json.UnmarshalDecode(dec, &w.InReplyToScreenName)
 		case "entities":
-			err = json.UnmarshalDecode(dec, &w.Entities)
+			return true, json.UnmarshalDecode(dec, &w.Entities)
 		case "extended_entities":
-			err = json.UnmarshalDecode(dec, &w.ExtendedEntities)
+			return true, json.UnmarshalDecode(dec, &w.ExtendedEntities)
 		case "is_quote_status":
-			err = w.IsQuoteStatus.UnmarshalJSONFrom(dec)
+			return true, w.IsQuoteStatus.UnmarshalJSONFrom(dec)
 		case "quoted_status_id_str":
-			err = json.UnmarshalDecode(dec, &w.QuotedStatusIDStr)
+			return true, json.UnmarshalDecode(dec, &w.QuotedStatusIDStr)
 		case "quoted_status":
-			err = readObject(dec, &w.QuotedStatus)
+			return true, readObject(dec, &w.QuotedStatus)
 		case "retweeted_status":
-			err = readObject(dec, &w.RetweetedStatus)
+			return true, readObject(dec, &w.RetweetedStatus)
 		case "lang":
-			err = json.UnmarshalDecode(dec, &w.Lang)
+			return true, json.UnmarshalDecode(dec, &w.Lang)
 		case "source":
-			err = json.UnmarshalDecode(dec, &w.Source)
+			return true, json.UnmarshalDecode(dec, &w.Source)
 		case "possibly_sensitive":
-			err = w.PossiblySensitive.UnmarshalJSONFrom(dec)
+			return true, w.PossiblySensitive.UnmarshalJSONFrom(dec)
 		default:
-			err = dec.SkipValue()
+			return false, nil
 		}
-		if err != nil {
-			return err
-		}
-	}
-	_, err := dec.ReadToken()
-	return err
+	})
 }
