@@ -73,12 +73,7 @@ func (w *writer) nStmt(cache *[7]*sql.Stmt, n int, build func(n int) string) (*s
 func insertSQL(n int) string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO messages (queue_id, body, inserted_at, expires_at, visible_at, receipt) VALUES ")
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?,?,?,?,?,?)")
-	}
+	writeList(&b, n, func(int) string { return "(?,?,?,?,?,?)" })
 	b.WriteString(" RETURNING id, receipt")
 	return b.String()
 }
@@ -89,12 +84,7 @@ func insertSQL(n int) string {
 func findSQL(n int) string {
 	var b strings.Builder
 	b.WriteString("SELECT key, message_id FROM dedup WHERE queue_id = ?1 AND +expires_at > ?2 AND key IN (")
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "?%d", i+3)
-	}
+	writeList(&b, n, func(i int) string { return "?" + strconv.Itoa(i+3) })
 	b.WriteString(")")
 	return b.String()
 }
@@ -104,14 +94,20 @@ func findSQL(n int) string {
 func putSQL(n int) string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO dedup (queue_id, key, message_id, expires_at) VALUES ")
+	writeList(&b, n, func(int) string { return "(?,?,?,?)" })
+	b.WriteString(" ON CONFLICT (queue_id, key) DO UPDATE SET message_id = excluded.message_id, expires_at = excluded.expires_at")
+	return b.String()
+}
+
+// writeList writes n items, comma-separated: the VALUES rows and IN lists
+// of the statements above.
+func writeList(b *strings.Builder, n int, item func(i int) string) {
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?)")
+		b.WriteString(item(i))
 	}
-	b.WriteString(" ON CONFLICT (queue_id, key) DO UPDATE SET message_id = excluded.message_id, expires_at = excluded.expires_at")
-	return b.String()
 }
 
 // chunkSize is the largest power of two up to maxInsertRows that is at
