@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -315,4 +316,20 @@ func encodeValueInfo(v ValueInfo) []byte {
 	b = appendString(b, valueName, v.Name)
 	b = appendMessage(b, valueType, appendMessage(nil, typeTensor, tt))
 	return b
+}
+
+// GeneratorMetadata is the metadata_props of a generator that follows
+// imagegen's model contract with the default names: input z [N,zdim],
+// input psi [N], output image [N,3,H,W] in [-1,1], at most maxBatch
+// images a run.
+func GeneratorMetadata(zdim, maxBatch int) map[string]string {
+	return map[string]string{
+		"moetron.z":         "z",
+		"moetron.psi":       "psi",
+		"moetron.image":     "image",
+		"moetron.zdim":      strconv.Itoa(zdim),
+		"moetron.layout":    "NCHW",
+		"moetron.range":     "-1,1",
+		"moetron.max_batch": strconv.Itoa(maxBatch),
+	}
 }

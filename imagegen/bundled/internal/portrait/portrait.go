@@ -178,16 +178,8 @@ func Build(c Config) ([]byte, error) {
 		ProducerName:    "moetron-portrait",
 		ProducerVersion: "1",
 		Doc:             "moetron bundled portrait: z [N,zdim], psi [N] -> image [N,3,H,W] in [-1,1]",
-		Metadata: map[string]string{
-			"moetron.z":         "z",
-			"moetron.psi":       "psi",
-			"moetron.image":     "image",
-			"moetron.zdim":      strconv.Itoa(c.ZDim),
-			"moetron.layout":    "NCHW",
-			"moetron.range":     "-1,1",
-			"moetron.max_batch": "8",
-		},
-		Graph: g,
+		Metadata:        onnxbuild.GeneratorMetadata(c.ZDim, 8),
+		Graph:           g,
 	}
 	return m.Marshal()
 }
