@@ -30,7 +30,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/moetron/moetron/bench/internal/stats"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -44,6 +43,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/moetron/moetron/bench/internal/stats"
 	"github.com/moetron/moetron/queue"
 	"github.com/moetron/moetron/queue/sqlite"
 )
