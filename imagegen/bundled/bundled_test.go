@@ -20,15 +20,21 @@ import (
 func TestModelMatchesGenerator(t *testing.T) {
 	want, err := cppn.Build(cppn.Default)
 	require.NoError(t, err)
-	got := bundled.Model()
+	checkGenerated(t, bundled.FileName, want, bundled.Model(), 2<<20)
+}
+
+// checkGenerated fails unless the embedded model got and the committed file
+// name hold the generator's bytes want, within limit bytes.
+func checkGenerated(t *testing.T, name string, want, got []byte, limit int) {
+	t.Helper()
 	if !bytes.Equal(want, got) {
-		t.Fatalf("%s (%d bytes) differs from the generator's output (%d bytes); run: go run ./imagegen/bundled/gen",
-			bundled.FileName, len(got), len(want))
+		t.Fatalf("%s (%d bytes) differs from the generator's output (%d bytes); run: go generate ./imagegen/bundled",
+			name, len(got), len(want))
 	}
-	onDisk, err := os.ReadFile(bundled.FileName)
+	onDisk, err := os.ReadFile(name)
 	require.NoError(t, err)
 	assert.Equal(t, want, onDisk)
-	assert.Less(t, len(got), 2<<20, "the bundled model must stay under 2 MB")
+	assert.Less(t, len(got), limit, "%s must stay under %d bytes", name, limit)
 }
 
 func TestConstantsMatchConfig(t *testing.T) {

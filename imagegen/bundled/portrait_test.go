@@ -1,10 +1,8 @@
 package bundled_test
 
 import (
-	"bytes"
 	"errors"
 	"math"
-	"os"
 	"strconv"
 	"testing"
 
@@ -18,15 +16,7 @@ import (
 func TestPortraitMatchesGenerator(t *testing.T) {
 	want, err := portrait.Build(portrait.Default)
 	require.NoError(t, err)
-	got := bundled.PortraitModel()
-	if !bytes.Equal(want, got) {
-		t.Fatalf("%s (%d bytes) differs from the generator's output (%d bytes); run: go generate ./imagegen/bundled",
-			bundled.PortraitFileName, len(got), len(want))
-	}
-	onDisk, err := os.ReadFile(bundled.PortraitFileName)
-	require.NoError(t, err)
-	assert.Equal(t, want, onDisk)
-	assert.Less(t, len(got), 256<<10, "the bundled portrait must stay under 256 KB")
+	checkGenerated(t, bundled.PortraitFileName, want, bundled.PortraitModel(), 256<<10)
 	assert.Equal(t, portrait.Default.ZDim, bundled.ZDim)
 	assert.Equal(t, portrait.Default.Size, bundled.Size)
 }
