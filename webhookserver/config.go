@@ -112,7 +112,9 @@ type Config struct {
 	// MetricsAddr, if set, serves /metrics on its own listener
 	// (METRICS_ADDR) instead of on Addr.
 	MetricsAddr string
-	// SpoolDir is where jobs wait while the queue is unreachable
+	// SpoolDir is the intake's journal with the SQLite queue (every job
+	// waits there, fdatasynced, until it is moved into the queue) and,
+	// with any queue, where jobs wait while the queue is unreachable
 	// (SPOOL_DIR). Empty means "moetron-spool" next to the SQLite queue
 	// file, or $XDG_STATE_HOME/moetron/spool (~/.local/state/moetron/spool)
 	// for the other backends.
@@ -268,7 +270,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	s(&c.Port, EnvPort, "port to listen on when -webhook-addr is not set")
 	s(&c.Path, EnvPath, "webhook path (default "+DefaultPath+")")
 	s(&c.MetricsAddr, EnvMetricsAddr, "separate listen address for /metrics (default: serve it on the main listener)")
-	s(&c.SpoolDir, EnvSpoolDir, "directory of the spool used while the queue is down (default next to the queue file)")
+	s(&c.SpoolDir, EnvSpoolDir, "directory of the journal (SQLite queue) and of the spool used while the queue is down (default next to the queue file)")
 	fs.Func(envflag.Name(EnvSpoolMaxBytes), "most bytes the spool may hold on disk (default 1073741824, 1 GiB)", func(v string) error {
 		if c.SpoolMaxBytes = parseBytes(v); c.SpoolMaxBytes < 0 {
 			return fmt.Errorf("%q is not a positive number of bytes", v)
